@@ -1,0 +1,44 @@
+//! # workgate-core
+//!
+//! The whole behaviour of workgate, once: the Argilla user-and-workspace model, the access
+//! decisions, credentials, the persistence traits and the HTTP API engine. It does no I/O and
+//! reads no clock or random source; hosts (the axum server, the Cloudflare Worker, the browser
+//! package) pass those in and translate requests. See ARCHITECTURE.md.
+//!
+//! With `default-features = false` only the access model ([`access`]) and [`domain::Role`] are
+//! compiled: that is what the browser package carries.
+
+pub mod access;
+pub mod domain;
+
+#[cfg(feature = "engine")]
+pub mod credentials;
+#[cfg(feature = "engine")]
+pub mod engine;
+#[cfg(feature = "engine")]
+pub mod http;
+#[cfg(feature = "engine")]
+pub mod memory_store;
+#[cfg(feature = "engine")]
+pub mod store;
+#[cfg(feature = "store-suite")]
+pub mod store_suite;
+#[cfg(feature = "engine")]
+pub mod timestamp;
+
+pub use access::{Action, Resource, Subject, can};
+pub use domain::Role;
+
+#[cfg(feature = "engine")]
+pub use engine::{Config, DefaultUserConfig, Engine, ThrottlePolicy};
+#[cfg(feature = "engine")]
+pub use http::{Request, Response};
+#[cfg(feature = "engine")]
+pub use memory_store::MemoryStore;
+#[cfg(feature = "engine")]
+pub use store::{Platform, Store, StoreError, StoreResult};
+#[cfg(feature = "engine")]
+pub use timestamp::Timestamp;
+
+/// workgate's version, reported by `/api/_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,287 @@
+//! An in-memory [`Store`]: the in-process conformance target, the benchmarks' store, and the
+//! reference the other stores are compared with by the generic store suite.
+//!
+//! One mutex guards everything, so every operation is trivially atomic.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::credentials::ApiKeyDigest;
+use crate::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
+use crate::store::{Store, StoreError, StoreResult};
+use crate::timestamp::Timestamp;
+
+#[derive(Default, Clone)]
+struct State {
+    users: HashMap<Uuid, User>,
+    /// Insertion order of users.
+    user_order: Vec<Uuid>,
+    by_username: HashMap<String, Uuid>,
+    by_key: HashMap<ApiKeyDigest, Uuid>,
+    workspaces: HashMap<Uuid, Workspace>,
+    workspace_order: Vec<Uuid>,
+    by_workspace_name: HashMap<String, Uuid>,
+    /// (workspace, user) in membership order.
+    memberships: Vec<(Uuid, Uuid)>,
+    audit: Vec<AuditEntry>,
+    login_failures: HashMap<String, LoginFailures>,
+    token_secret: Option<Vec<u8>>,
+}
+
+impl State {
+    fn active_admins(&self) -> usize {
+        self.users.values().filter(|u| u.is_active_admin()).count()
+    }
+
+    fn insert_user(&mut self, new: NewUser) -> StoreResult<User> {
+        let NewUser { user, workspaces } = new;
+        if self.by_username.contains_key(&user.username) {
+            return Err(StoreError::UsernameTaken(user.username));
+        }
+        if self.by_key.contains_key(&user.api_key_digest) {
+            return Err(StoreError::Backend("API key digest collision".into()));
+        }
+        self.by_username.insert(user.username.clone(), user.id);
+        self.by_key.insert(user.api_key_digest, user.id);
+        self.user_order.push(user.id);
+        self.users.insert(user.id, user.clone());
+        for ws in workspaces {
+            let ws_id = match self.by_workspace_name.get(&ws.name) {
+                Some(id) => *id,
+                None => {
+                    let id = ws.id;
+                    self.by_workspace_name.insert(ws.name.clone(), id);
+                    self.workspace_order.push(id);
+                    self.workspaces.insert(id, ws);
+                    id
+                }
+            };
+            if !self.memberships.contains(&(ws_id, user.id)) {
+                self.memberships.push((ws_id, user.id));
+            }
+        }
+        Ok(user)
+    }
+}
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl Store for MemoryStore {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.lock().map(|_| ())
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        Ok(self.lock()?.users.len() as u64)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        Ok(self.lock()?.users.get(&id).cloned())
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let s = self.lock()?;
+        Ok(s.by_username.get(username).and_then(|id| s.users.get(id)).cloned())
+    }
+
+    async fn user_by_api_key(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
+        let s = self.lock()?;
+        Ok(s.by_key.get(digest).and_then(|id| s.users.get(id)).cloned())
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let s = self.lock()?;
+        Ok(s.user_order.iter().filter_map(|id| s.users.get(id)).cloned().collect())
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        let mut s = self.lock()?;
+        // Work on a copy so a failure halfway leaves nothing behind.
+        let mut next = s.clone();
+        let user = next.insert_user(new)?;
+        *s = next;
+        Ok(user)
+    }
+
+    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+        let mut s = self.lock()?;
+        let mut next = s.clone();
+        let mut created = Vec::with_capacity(batch.len());
+        for new in batch {
+            created.push(next.insert_user(new)?);
+        }
+        *s = next;
+        Ok(created)
+    }
+
+    async fn update_user(&self, user: User) -> StoreResult<User> {
+        let mut s = self.lock()?;
+        let Some(old) = s.users.get(&user.id).cloned() else {
+            return Err(StoreError::UserNotFound(user.id));
+        };
+        if old.is_active_admin() && !user.is_active_admin() && s.active_admins() <= 1 {
+            return Err(StoreError::LastAdmin);
+        }
+        if old.api_key_digest != user.api_key_digest {
+            if s.by_key.contains_key(&user.api_key_digest) {
+                return Err(StoreError::Backend("API key digest collision".into()));
+            }
+            s.by_key.remove(&old.api_key_digest);
+            s.by_key.insert(user.api_key_digest, user.id);
+        }
+        let stored = User { id: old.id, username: old.username, inserted_at: old.inserted_at, ..user };
+        s.users.insert(stored.id, stored.clone());
+        Ok(stored)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+        let mut s = self.lock()?;
+        let Some(user) = s.users.get(&id).cloned() else {
+            return Err(StoreError::UserNotFound(id));
+        };
+        if user.is_active_admin() && s.active_admins() <= 1 {
+            return Err(StoreError::LastAdmin);
+        }
+        s.users.remove(&id);
+        s.user_order.retain(|u| *u != id);
+        s.by_username.remove(&user.username);
+        s.by_key.remove(&user.api_key_digest);
+        s.memberships.retain(|(_, u)| *u != id);
+        Ok(user)
+    }
+
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        let s = self.lock()?;
+        Ok(s.workspace_order.iter().filter_map(|id| s.workspaces.get(id)).cloned().collect())
+    }
+
+    async fn workspace_by_id(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
+        Ok(self.lock()?.workspaces.get(&id).cloned())
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        let s = self.lock()?;
+        Ok(s.by_workspace_name.get(name).and_then(|id| s.workspaces.get(id)).cloned())
+    }
+
+    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+        let mut s = self.lock()?;
+        if s.by_workspace_name.contains_key(&workspace.name) {
+            return Err(StoreError::WorkspaceNameTaken(workspace.name));
+        }
+        s.by_workspace_name.insert(workspace.name.clone(), workspace.id);
+        s.workspace_order.push(workspace.id);
+        s.workspaces.insert(workspace.id, workspace.clone());
+        Ok(workspace)
+    }
+
+    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+        let mut s = self.lock()?;
+        let Some(ws) = s.workspaces.remove(&id) else {
+            return Err(StoreError::WorkspaceNotFound(id));
+        };
+        s.workspace_order.retain(|w| *w != id);
+        s.by_workspace_name.remove(&ws.name);
+        s.memberships.retain(|(w, _)| *w != id);
+        Ok(ws)
+    }
+
+    async fn workspaces_of(&self, user: Uuid) -> StoreResult<Vec<Workspace>> {
+        let s = self.lock()?;
+        Ok(s.memberships
+            .iter()
+            .filter(|(_, u)| *u == user)
+            .filter_map(|(w, _)| s.workspaces.get(w))
+            .cloned()
+            .collect())
+    }
+
+    async fn members_of(&self, workspace: Uuid) -> StoreResult<Vec<User>> {
+        let s = self.lock()?;
+        Ok(s.memberships
+            .iter()
+            .filter(|(w, _)| *w == workspace)
+            .filter_map(|(_, u)| s.users.get(u))
+            .cloned()
+            .collect())
+    }
+
+    async fn add_member(&self, workspace: Uuid, user: Uuid, _at: Timestamp) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if !s.workspaces.contains_key(&workspace) {
+            return Err(StoreError::WorkspaceNotFound(workspace));
+        }
+        if !s.users.contains_key(&user) {
+            return Err(StoreError::UserNotFound(user));
+        }
+        if s.memberships.contains(&(workspace, user)) {
+            return Err(StoreError::AlreadyMember { workspace, user });
+        }
+        s.memberships.push((workspace, user));
+        Ok(())
+    }
+
+    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let before = s.memberships.len();
+        s.memberships.retain(|m| *m != (workspace, user));
+        if s.memberships.len() == before {
+            return Err(StoreError::NotMember { workspace, user });
+        }
+        Ok(())
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.lock()?.audit.push(entry);
+        Ok(())
+    }
+
+    async fn audit(&self, limit: u32, offset: u32) -> StoreResult<Vec<AuditEntry>> {
+        let s = self.lock()?;
+        Ok(s.audit.iter().rev().skip(offset as usize).take(limit as usize).cloned().collect())
+    }
+
+    async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
+        Ok(self.lock()?.login_failures.get(username).copied().unwrap_or_default())
+    }
+
+    async fn record_login_failure(&self, username: &str, now: Timestamp, window_secs: i64) -> StoreResult<LoginFailures> {
+        let mut s = self.lock()?;
+        let rec = s.login_failures.entry(username.to_string()).or_default();
+        *rec = rec.after_failure(now, window_secs);
+        Ok(*rec)
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
+        self.lock()?.login_failures.remove(username);
+        Ok(())
+    }
+
+    async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let mut s = self.lock()?;
+        Ok(s.token_secret.get_or_insert(candidate).clone())
+    }
+}

@@ -1,0 +1,67 @@
+//! `cargo xtask`: workgate's project automation, in Rust (see ARCHITECTURE.md).
+//!
+//! - `cargo xtask test`: every test of every host (what CI and the README run).
+//! - `cargo xtask serve`: builds the browser package and the server, then runs the server.
+//! - `cargo xtask worker-dev --port P --state DIR`: the Cloudflare Worker under local workerd.
+//! - `cargo xtask build-web`: the browser package (web + Node builds).
+//! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
+//! - `cargo xtask setup`: installs the tools the above need (idempotent).
+
+mod browser;
+mod native;
+mod process;
+mod test;
+mod tools;
+mod webapp;
+mod worker;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "workgate project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what builds and tests need (wasm target, wasm-bindgen CLI, worker-build, npm packages, chromium).
+    Setup,
+    /// Run every test: core, conformance (in-process, native, worker), command line, browser package, web app.
+    Test,
+    /// Build the browser package and the server, then serve (arguments go to `workgate serve`).
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Build the Worker and serve it locally under workerd (offline, local KV).
+    WorkerDev {
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+        #[arg(long, default_value = ".state/worker")]
+        state: PathBuf,
+    },
+    /// Build the browser package (www/pkg for the web, wasm/browser/pkg for Node).
+    BuildWeb,
+    /// Benchmark the native server with a load generator.
+    BenchNative,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Setup => tools::setup(),
+        Task::Test => test::all(),
+        Task::Serve { args } => native::serve(&args),
+        Task::WorkerDev { port, state } => worker::dev(port, &state),
+        Task::BuildWeb => browser::build(),
+        Task::BenchNative => native::bench(),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
