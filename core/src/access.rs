@@ -28,11 +28,19 @@ pub struct Subject {
 }
 
 impl Subject {
-    pub fn new(username: impl Into<String>, role: Role, workspaces: impl IntoIterator<Item = String>) -> Self {
+    pub fn new(
+        username: impl Into<String>,
+        role: Role,
+        workspaces: impl IntoIterator<Item = String>,
+    ) -> Self {
         let mut workspaces: Vec<String> = workspaces.into_iter().collect();
         workspaces.sort_unstable();
         workspaces.dedup();
-        Subject { username: username.into(), role, workspaces }
+        Subject {
+            username: username.into(),
+            role,
+            workspaces,
+        }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -41,7 +49,9 @@ impl Subject {
 
     /// Whether the subject is a member of the workspace named `name`.
     pub fn is_member_of(&self, name: &str) -> bool {
-        self.workspaces.binary_search_by(|w| w.as_str().cmp(name)).is_ok()
+        self.workspaces
+            .binary_search_by(|w| w.as_str().cmp(name))
+            .is_ok()
     }
 
     /// The workspace names the subject is a member of, sorted.
@@ -145,12 +155,15 @@ impl Action {
     pub fn resource_kind(self) -> ResourceKind {
         use Action::*;
         match self {
-            ListWorkspaces | CreateWorkspace | ListUsers | CreateUser | ReadAuditLog => ResourceKind::Instance,
-            ReadWorkspace | DeleteWorkspace | ListMembers | AddMember | RemoveMember | ListDatasets
-            | ReadDataset | WriteDataset | CreateDataset | DeleteDataset => ResourceKind::Workspace,
-            ReadUser | UpdateUser | DeleteUser | ResetPassword | ChangeOwnPassword | RotateApiKey => {
-                ResourceKind::User
+            ListWorkspaces | CreateWorkspace | ListUsers | CreateUser | ReadAuditLog => {
+                ResourceKind::Instance
             }
+            ReadWorkspace | DeleteWorkspace | ListMembers | AddMember | RemoveMember
+            | ListDatasets | ReadDataset | WriteDataset | CreateDataset | DeleteDataset => {
+                ResourceKind::Workspace
+            }
+            ReadUser | UpdateUser | DeleteUser | ResetPassword | ChangeOwnPassword
+            | RotateApiKey => ResourceKind::User,
             CopyDataset => ResourceKind::DatasetCopy,
         }
     }
@@ -216,7 +229,9 @@ pub fn can(subject: &Subject, action: Action, resource: &Resource<'_>) -> bool {
         (ReadWorkspace | ListDatasets | ReadDataset | WriteDataset, Resource::Workspace(name)) => {
             subject.is_member_of(name)
         }
-        (ReadUser | ChangeOwnPassword | RotateApiKey, Resource::User(username)) => *username == subject.username,
+        (ReadUser | ChangeOwnPassword | RotateApiKey, Resource::User(username)) => {
+            *username == subject.username
+        }
         _ => false,
     }
 }
@@ -226,7 +241,11 @@ mod tests {
     use super::*;
 
     fn annotator() -> Subject {
-        Subject::new("ann", Role::Annotator, ["ann".to_string(), "team".to_string()])
+        Subject::new(
+            "ann",
+            Role::Annotator,
+            ["ann".to_string(), "team".to_string()],
+        )
     }
 
     fn admin() -> Subject {
@@ -250,7 +269,10 @@ mod tests {
             ResourceKind::Instance => Resource::Instance,
             ResourceKind::Workspace => Resource::Workspace(workspace),
             ResourceKind::User => Resource::User(user),
-            ResourceKind::DatasetCopy => Resource::DatasetCopy { from: workspace, to: workspace },
+            ResourceKind::DatasetCopy => Resource::DatasetCopy {
+                from: workspace,
+                to: workspace,
+            },
         }
     }
 
@@ -259,34 +281,64 @@ mod tests {
         for action in Action::ALL {
             // admin: always, member or not
             for (ws, user) in [("root", "root"), ("other", "someone")] {
-                assert!(can(&admin(), action, &resource_for(action, ws, user)), "admin {action} {ws}");
+                assert!(
+                    can(&admin(), action, &resource_for(action, ws, user)),
+                    "admin {action} {ws}"
+                );
             }
             // annotator, member / self
             let a = annotator();
-            assert_eq!(can(&a, action, &resource_for(action, "team", "ann")), annotator_expected(action, true), "annotator member {action}");
-            assert_eq!(can(&a, action, &resource_for(action, "ann", "ann")), annotator_expected(action, true), "annotator personal {action}");
+            assert_eq!(
+                can(&a, action, &resource_for(action, "team", "ann")),
+                annotator_expected(action, true),
+                "annotator member {action}"
+            );
+            assert_eq!(
+                can(&a, action, &resource_for(action, "ann", "ann")),
+                annotator_expected(action, true),
+                "annotator personal {action}"
+            );
             // annotator, non-member / other user
-            assert_eq!(can(&a, action, &resource_for(action, "other", "bob")), annotator_expected(action, false), "annotator non-member {action}");
+            assert_eq!(
+                can(&a, action, &resource_for(action, "other", "bob")),
+                annotator_expected(action, false),
+                "annotator non-member {action}"
+            );
         }
     }
 
     #[test]
     fn copy_dataset_is_admin_only_even_between_own_workspaces() {
-        let r = Resource::DatasetCopy { from: "ann", to: "team" };
+        let r = Resource::DatasetCopy {
+            from: "ann",
+            to: "team",
+        };
         assert!(!can(&annotator(), Action::CopyDataset, &r));
         assert!(can(&admin(), Action::CopyDataset, &r));
     }
 
     #[test]
     fn wrong_resource_kind_is_denied_even_for_admins() {
-        assert!(!can(&admin(), Action::ReadWorkspace, &Resource::User("root")));
-        assert!(!can(&admin(), Action::CreateUser, &Resource::Workspace("root")));
+        assert!(!can(
+            &admin(),
+            Action::ReadWorkspace,
+            &Resource::User("root")
+        ));
+        assert!(!can(
+            &admin(),
+            Action::CreateUser,
+            &Resource::Workspace("root")
+        ));
     }
 
     #[test]
     fn membership_is_by_exact_name() {
         let a = annotator();
-        assert!(!can(&a, Action::ReadWorkspace, &Resource::Workspace("Team")));
+        assert!(!can(
+            &a,
+            Action::ReadWorkspace,
+            &Resource::Workspace("Team")
+        ));
         assert!(!can(&a, Action::ReadWorkspace, &Resource::Workspace("tea")));
         assert!(!can(&a, Action::ReadWorkspace, &Resource::Workspace("")));
     }
@@ -295,7 +347,10 @@ mod tests {
     fn action_names_round_trip() {
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
-            assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{}\"", a.name()));
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                format!("\"{}\"", a.name())
+            );
         }
         assert_eq!(Action::from_name("ReadWorkspace"), None);
     }

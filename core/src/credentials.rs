@@ -106,19 +106,32 @@ impl Default for PasswordCost {
 
 impl PasswordCost {
     /// OWASP's Argon2id minimum: m=19456 KiB, t=2, p=1.
-    pub const OWASP: PasswordCost = PasswordCost { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+    pub const OWASP: PasswordCost = PasswordCost {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
 
     /// Parses `m=19456,t=2,p=1` (any order; all three required).
     pub fn parse(s: &str) -> Result<PasswordCost, String> {
         let (mut m, mut t, mut p) = (None, None, None);
         for part in s.split(',') {
-            let (k, v) = part.trim().split_once('=').ok_or_else(|| format!("invalid password cost part {part:?}: expected key=value"))?;
-            let v: u32 = v.trim().parse().map_err(|_| format!("invalid number in password cost part {part:?}"))?;
+            let (k, v) = part.trim().split_once('=').ok_or_else(|| {
+                format!("invalid password cost part {part:?}: expected key=value")
+            })?;
+            let v: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid number in password cost part {part:?}"))?;
             match k.trim() {
                 "m" => m = Some(v),
                 "t" => t = Some(v),
                 "p" => p = Some(v),
-                other => return Err(format!("unknown password cost key {other:?} (expected m, t, p)")),
+                other => {
+                    return Err(format!(
+                        "unknown password cost key {other:?} (expected m, t, p)"
+                    ));
+                }
             }
         }
         let cost = PasswordCost {
@@ -131,14 +144,22 @@ impl PasswordCost {
     }
 
     fn params(&self) -> Result<Params, String> {
-        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|e| format!("invalid Argon2 cost m={},t={},p={}: {e}", self.memory_kib, self.iterations, self.parallelism))
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(|e| {
+            format!(
+                "invalid Argon2 cost m={},t={},p={}: {e}",
+                self.memory_kib, self.iterations, self.parallelism
+            )
+        })
     }
 }
 
 impl std::fmt::Display for PasswordCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "m={},t={},p={}", self.memory_kib, self.iterations, self.parallelism)
+        write!(
+            f,
+            "m={},t={},p={}",
+            self.memory_kib, self.iterations, self.parallelism
+        )
     }
 }
 
@@ -168,18 +189,31 @@ pub fn verify_password(password: &str, stored: &str, cost: PasswordCost) -> Pass
     if is_bcrypt(stored) {
         // bcrypt only looks at the first 72 bytes; Argilla had the same limit.
         let matches = bcrypt::verify(password, stored).unwrap_or(false);
-        return PasswordCheck { matches, needs_rehash: true };
+        return PasswordCheck {
+            matches,
+            needs_rehash: true,
+        };
     }
     let Ok(parsed) = PasswordHash::new(stored) else {
-        return PasswordCheck { matches: false, needs_rehash: false };
+        return PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        };
     };
-    let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     let current = Params::try_from(&parsed).ok();
     let needs_rehash = parsed.algorithm.as_str() != "argon2id"
         || current.is_none_or(|p| {
-            p.m_cost() != cost.memory_kib || p.t_cost() != cost.iterations || p.p_cost() != cost.parallelism
+            p.m_cost() != cost.memory_kib
+                || p.t_cost() != cost.iterations
+                || p.p_cost() != cost.parallelism
         });
-    PasswordCheck { matches, needs_rehash }
+    PasswordCheck {
+        matches,
+        needs_rehash,
+    }
 }
 
 /// Whether `hash` is a bcrypt hash of a variant Argilla wrote.
@@ -246,22 +280,32 @@ pub fn issue_token(secret: &[u8], claims: &TokenClaims) -> String {
 /// The caller then checks that the subject exists, is enabled and has the same stamp.
 pub fn verify_token(secret: &[u8], token: &str, now: Timestamp) -> Result<TokenClaims, TokenError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(TokenError::Malformed);
     };
-    let header = URL_SAFE_NO_PAD.decode(h).map_err(|_| TokenError::Malformed)?;
-    let header: serde_json::Value = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
+    let header = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| TokenError::Malformed)?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
         return Err(TokenError::Algorithm);
     }
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenError::Malformed)?;
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
     mac.update(h.as_bytes());
     mac.update(b".");
     mac.update(p.as_bytes());
     mac.verify_slice(&sig).map_err(|_| TokenError::Signature)?;
-    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| TokenError::Malformed)?;
-    let claims: TokenClaims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(p)
+        .map_err(|_| TokenError::Malformed)?;
+    let claims: TokenClaims =
+        serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
     if now.secs() >= claims.exp {
         return Err(TokenError::Expired);
     }
@@ -272,7 +316,11 @@ pub fn verify_token(secret: &[u8], token: &str, now: Timestamp) -> Result<TokenC
 mod tests {
     use super::*;
 
-    const CHEAP: PasswordCost = PasswordCost { memory_kib: 64, iterations: 1, parallelism: 1 };
+    const CHEAP: PasswordCost = PasswordCost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn api_keys_are_long_random_and_digested() {
@@ -289,9 +337,25 @@ mod tests {
     fn argon2_round_trip_and_rehash_flag() {
         let h = hash_password("s3cret-pass", CHEAP, [1; 16]).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(verify_password("s3cret-pass", &h, CHEAP), PasswordCheck { matches: true, needs_rehash: false });
+        assert_eq!(
+            verify_password("s3cret-pass", &h, CHEAP),
+            PasswordCheck {
+                matches: true,
+                needs_rehash: false
+            }
+        );
         assert!(!verify_password("wrong", &h, CHEAP).matches);
-        assert!(verify_password("s3cret-pass", &h, PasswordCost { memory_kib: 128, ..CHEAP }).needs_rehash);
+        assert!(
+            verify_password(
+                "s3cret-pass",
+                &h,
+                PasswordCost {
+                    memory_kib: 128,
+                    ..CHEAP
+                }
+            )
+            .needs_rehash
+        );
         assert!(is_supported_password_hash(&h));
     }
 
@@ -299,9 +363,20 @@ mod tests {
     fn bcrypt_variants_verify_and_need_rehash() {
         // `1234` hashed by Argilla's passlib (bcrypt, cost 4 here to keep the test fast).
         let h = bcrypt::hash_with_salt("1234", 4, [3; 16]).unwrap();
-        for variant in [bcrypt::Version::TwoA, bcrypt::Version::TwoB, bcrypt::Version::TwoY] {
+        for variant in [
+            bcrypt::Version::TwoA,
+            bcrypt::Version::TwoB,
+            bcrypt::Version::TwoY,
+        ] {
             let s = h.format_for_version(variant);
-            assert_eq!(verify_password("1234", &s, CHEAP), PasswordCheck { matches: true, needs_rehash: true }, "{s}");
+            assert_eq!(
+                verify_password("1234", &s, CHEAP),
+                PasswordCheck {
+                    matches: true,
+                    needs_rehash: true
+                },
+                "{s}"
+            );
             assert!(!verify_password("12345", &s, CHEAP).matches);
             assert!(is_supported_password_hash(&s));
         }
@@ -312,29 +387,64 @@ mod tests {
 
     #[test]
     fn cost_parsing() {
-        assert_eq!(PasswordCost::parse("m=19456,t=2,p=1"), Ok(PasswordCost::OWASP));
+        assert_eq!(
+            PasswordCost::parse("m=19456,t=2,p=1"),
+            Ok(PasswordCost::OWASP)
+        );
         assert!(PasswordCost::parse("m=1,t=2,p=1").is_err());
         assert!(PasswordCost::parse("m=1024,t=2").is_err());
         assert!(PasswordCost::parse("x=1").is_err());
     }
 
     fn claims(exp: i64) -> TokenClaims {
-        TokenClaims { sub: "ann".into(), uid: Uuid::nil(), stp: "s".into(), iat: 0, exp }
+        TokenClaims {
+            sub: "ann".into(),
+            uid: Uuid::nil(),
+            stp: "s".into(),
+            iat: 0,
+            exp,
+        }
     }
 
     #[test]
     fn tokens_sign_verify_expire() {
         let t = issue_token(b"k1", &claims(100));
-        assert_eq!(verify_token(b"k1", &t, Timestamp::from_secs(99)), Ok(claims(100)));
-        assert_eq!(verify_token(b"k1", &t, Timestamp::from_secs(100)), Err(TokenError::Expired));
-        assert_eq!(verify_token(b"k2", &t, Timestamp::from_secs(1)), Err(TokenError::Signature));
-        assert_eq!(verify_token(b"k1", "a.b", Timestamp::from_secs(1)), Err(TokenError::Malformed));
+        assert_eq!(
+            verify_token(b"k1", &t, Timestamp::from_secs(99)),
+            Ok(claims(100))
+        );
+        assert_eq!(
+            verify_token(b"k1", &t, Timestamp::from_secs(100)),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify_token(b"k2", &t, Timestamp::from_secs(1)),
+            Err(TokenError::Signature)
+        );
+        assert_eq!(
+            verify_token(b"k1", "a.b", Timestamp::from_secs(1)),
+            Err(TokenError::Malformed)
+        );
         // alg=none with the same payload
         let payload = t.split('.').nth(1).unwrap();
-        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
-        assert_eq!(verify_token(b"k1", &none, Timestamp::from_secs(1)), Err(TokenError::Algorithm));
+        let none = format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+        );
+        assert_eq!(
+            verify_token(b"k1", &none, Timestamp::from_secs(1)),
+            Err(TokenError::Algorithm)
+        );
         // a tampered payload
-        let forged = format!("{}.{}.{}", t.split('.').next().unwrap(), URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(10_000)).unwrap()), t.split('.').nth(2).unwrap());
-        assert_eq!(verify_token(b"k1", &forged, Timestamp::from_secs(1)), Err(TokenError::Signature));
+        let forged = format!(
+            "{}.{}.{}",
+            t.split('.').next().unwrap(),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(10_000)).unwrap()),
+            t.split('.').nth(2).unwrap()
+        );
+        assert_eq!(
+            verify_token(b"k1", &forged, Timestamp::from_secs(1)),
+            Err(TokenError::Signature)
+        );
     }
 }

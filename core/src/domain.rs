@@ -136,13 +136,21 @@ mod records {
         /// The record after one more failure at `now` (see `Store::record_login_failure`):
         /// a window older than `window_secs` starts over. Every store counts with this.
         pub fn after_failure(self, now: Timestamp, window_secs: i64) -> LoginFailures {
-            let window_open = self
-                .first_at
-                .is_some_and(|first| now.micros() - first.micros() < window_secs.saturating_mul(1_000_000));
+            let window_open = self.first_at.is_some_and(|first| {
+                now.micros() - first.micros() < window_secs.saturating_mul(1_000_000)
+            });
             if window_open {
-                LoginFailures { count: self.count.saturating_add(1), first_at: self.first_at, last_at: Some(now) }
+                LoginFailures {
+                    count: self.count.saturating_add(1),
+                    first_at: self.first_at,
+                    last_at: Some(now),
+                }
             } else {
-                LoginFailures { count: 1, first_at: Some(now), last_at: Some(now) }
+                LoginFailures {
+                    count: 1,
+                    first_at: Some(now),
+                    last_at: Some(now),
+                }
             }
         }
     }

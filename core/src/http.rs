@@ -23,7 +23,13 @@ impl Request {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
             None => (target.to_string(), None),
         };
-        Request { method: method.to_ascii_uppercase(), path, query, headers: Vec::new(), body: Vec::new() }
+        Request {
+            method: method.to_ascii_uppercase(),
+            path,
+            query,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -38,7 +44,10 @@ impl Request {
 
     /// The first value of header `name` (case-insensitive).
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -61,7 +70,10 @@ impl Response {
     }
 
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`Null` if it is not JSON).

@@ -79,7 +79,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
 }
 
@@ -104,7 +106,10 @@ impl Store for MemoryStore {
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         let s = self.lock()?;
-        Ok(s.by_username.get(username).and_then(|id| s.users.get(id)).cloned())
+        Ok(s.by_username
+            .get(username)
+            .and_then(|id| s.users.get(id))
+            .cloned())
     }
 
     async fn user_by_api_key(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
@@ -114,7 +119,11 @@ impl Store for MemoryStore {
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         let s = self.lock()?;
-        Ok(s.user_order.iter().filter_map(|id| s.users.get(id)).cloned().collect())
+        Ok(s.user_order
+            .iter()
+            .filter_map(|id| s.users.get(id))
+            .cloned()
+            .collect())
     }
 
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
@@ -152,7 +161,12 @@ impl Store for MemoryStore {
             s.by_key.remove(&old.api_key_digest);
             s.by_key.insert(user.api_key_digest, user.id);
         }
-        let stored = User { id: old.id, username: old.username, inserted_at: old.inserted_at, ..user };
+        let stored = User {
+            id: old.id,
+            username: old.username,
+            inserted_at: old.inserted_at,
+            ..user
+        };
         s.users.insert(stored.id, stored.clone());
         Ok(stored)
     }
@@ -175,7 +189,11 @@ impl Store for MemoryStore {
 
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
         let s = self.lock()?;
-        Ok(s.workspace_order.iter().filter_map(|id| s.workspaces.get(id)).cloned().collect())
+        Ok(s.workspace_order
+            .iter()
+            .filter_map(|id| s.workspaces.get(id))
+            .cloned()
+            .collect())
     }
 
     async fn workspace_by_id(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
@@ -184,7 +202,10 @@ impl Store for MemoryStore {
 
     async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>> {
         let s = self.lock()?;
-        Ok(s.by_workspace_name.get(name).and_then(|id| s.workspaces.get(id)).cloned())
+        Ok(s.by_workspace_name
+            .get(name)
+            .and_then(|id| s.workspaces.get(id))
+            .cloned())
     }
 
     async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
@@ -192,7 +213,8 @@ impl Store for MemoryStore {
         if s.by_workspace_name.contains_key(&workspace.name) {
             return Err(StoreError::WorkspaceNameTaken(workspace.name));
         }
-        s.by_workspace_name.insert(workspace.name.clone(), workspace.id);
+        s.by_workspace_name
+            .insert(workspace.name.clone(), workspace.id);
         s.workspace_order.push(workspace.id);
         s.workspaces.insert(workspace.id, workspace.clone());
         Ok(workspace)
@@ -261,14 +283,30 @@ impl Store for MemoryStore {
 
     async fn audit(&self, limit: u32, offset: u32) -> StoreResult<Vec<AuditEntry>> {
         let s = self.lock()?;
-        Ok(s.audit.iter().rev().skip(offset as usize).take(limit as usize).cloned().collect())
+        Ok(s.audit
+            .iter()
+            .rev()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 
     async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
-        Ok(self.lock()?.login_failures.get(username).copied().unwrap_or_default())
+        Ok(self
+            .lock()?
+            .login_failures
+            .get(username)
+            .copied()
+            .unwrap_or_default())
     }
 
-    async fn record_login_failure(&self, username: &str, now: Timestamp, window_secs: i64) -> StoreResult<LoginFailures> {
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        now: Timestamp,
+        window_secs: i64,
+    ) -> StoreResult<LoginFailures> {
         let mut s = self.lock()?;
         let rec = s.login_failures.entry(username.to_string()).or_default();
         *rec = rec.after_failure(now, window_secs);

@@ -123,7 +123,12 @@ pub trait Store {
     /// Atomically records one failed login: when the record's window (started at `first_at`)
     /// is older than `window_secs`, a new window starts at `now` with count 1; otherwise the
     /// count grows by one. Concurrent failures must all be counted. Returns the new record.
-    async fn record_login_failure(&self, username: &str, now: Timestamp, window_secs: i64) -> StoreResult<LoginFailures>;
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        now: Timestamp,
+        window_secs: i64,
+    ) -> StoreResult<LoginFailures>;
     /// Forgets the failures of `username` (after a successful login).
     async fn clear_login_failures(&self, username: &str) -> StoreResult<()>;
 
@@ -149,12 +154,22 @@ pub trait Platform {
     fn fill_random(&self, buf: &mut [u8]);
 
     /// Hashes a password (see [`crate::credentials::hash_password`]).
-    async fn hash_password(&self, password: String, cost: PasswordCost, salt: [u8; 16]) -> Result<String, String> {
+    async fn hash_password(
+        &self,
+        password: String,
+        cost: PasswordCost,
+        salt: [u8; 16],
+    ) -> Result<String, String> {
         crate::credentials::hash_password(&password, cost, salt)
     }
 
     /// Verifies a password (see [`crate::credentials::verify_password`]).
-    async fn verify_password(&self, password: String, stored: String, cost: PasswordCost) -> PasswordCheck {
+    async fn verify_password(
+        &self,
+        password: String,
+        stored: String,
+        cost: PasswordCost,
+    ) -> PasswordCheck {
         crate::credentials::verify_password(&password, &stored, cost)
     }
 }

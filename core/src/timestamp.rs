@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Microseconds since 1970-01-01T00:00:00 UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -59,7 +61,10 @@ mod tests {
     #[test]
     fn formats_like_argilla() {
         // 2023-03-16T11:11:59.871532 UTC
-        assert_eq!(Timestamp(1_678_965_119_871_532).to_iso(), "2023-03-16T11:11:59.871532");
+        assert_eq!(
+            Timestamp(1_678_965_119_871_532).to_iso(),
+            "2023-03-16T11:11:59.871532"
+        );
         assert_eq!(Timestamp(0).to_iso(), "1970-01-01T00:00:00.000000");
     }
 }

@@ -22,7 +22,12 @@ pub struct ThrottlePolicy {
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        ThrottlePolicy { max_failures: 5, window_secs: 15 * 60, base_lockout_secs: 30, max_lockout_secs: 15 * 60 }
+        ThrottlePolicy {
+            max_failures: 5,
+            window_secs: 15 * 60,
+            base_lockout_secs: 30,
+            max_lockout_secs: 15 * 60,
+        }
     }
 }
 
@@ -89,7 +94,13 @@ impl<S: Store, P: Platform> Engine<S, P> {
         if let Some(secret) = &config.token_secret {
             let _ = token_secret.set(secret.clone());
         }
-        Engine { store, platform, config, token_secret, decoy_hash: OnceLock::new() }
+        Engine {
+            store,
+            platform,
+            config,
+            token_secret,
+            decoy_hash: OnceLock::new(),
+        }
     }
 
     pub fn store(&self) -> &S {

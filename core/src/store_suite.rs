@@ -1,0 +1,1 @@
+//! The generic store test suite (being written).
