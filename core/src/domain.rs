@@ -6,10 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 /// A user's role (API.md section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
+    /// The default role of new users.
+    #[default]
     Annotator,
 }
 

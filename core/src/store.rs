@@ -16,6 +16,17 @@ use crate::credentials::{ApiKeyDigest, PasswordCheck, PasswordCost};
 use crate::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
 use crate::timestamp::Timestamp;
 
+/// `Send + Sync` on native targets, where hosts share the engine across threads; nothing on
+/// wasm32, where workers-rs types are neither.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait ThreadSafe: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync> ThreadSafe for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait ThreadSafe {}
+#[cfg(target_arch = "wasm32")]
+impl<T> ThreadSafe for T {}
+
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -50,7 +61,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// is newest first.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
-pub trait Store {
+pub trait Store: ThreadSafe {
     /// A short name of the backend for `/api/_status` (e.g. `"sqlite"`).
     fn kind(&self) -> &'static str;
 
@@ -146,7 +157,7 @@ pub trait Store {
 /// methods to run them on a blocking thread pool so logins never stall other requests.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
-pub trait Platform {
+pub trait Platform: ThreadSafe {
     /// The current time.
     fn now(&self) -> Timestamp;
 

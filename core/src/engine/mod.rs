@@ -2,11 +2,29 @@
 //!
 //! One [`Engine`] per host process, generic over the host's [`Store`] and [`Platform`].
 
+mod auth;
+pub mod error;
+mod input;
+pub mod openapi;
+pub mod routes;
+pub mod schema;
+pub mod tasks;
+mod users;
+mod workspaces;
+
 use std::sync::OnceLock;
 
+use uuid::Uuid;
+
+use crate::access::{Action, Resource, Subject};
 use crate::credentials::PasswordCost;
+use crate::domain::{AuditEntry, Role, User, Workspace};
 use crate::http::{Request, Response};
 use crate::store::{Platform, Store};
+use error::{ApiError, ApiResult};
+use routes::{Endpoint, RouteMatch};
+
+pub use auth::Caller;
 
 /// Login throttling policy (API.md 9.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,10 +133,196 @@ impl<S: Store, P: Platform> Engine<S, P> {
         &self.config
     }
 
-    /// Answers one API request. Never panics on any input.
+    /// Answers one API request. Never panics on any input; every failure is an error envelope.
     pub async fn handle(&self, request: Request) -> Response {
-        let _ = request;
-        let _ = (&self.decoy_hash, &self.token_secret);
-        Response::json(404, &serde_json::json!({"detail": "Not Found"}))
+        match self.route(&request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    async fn route(&self, req: &Request) -> ApiResult<Response> {
+        let (route, params) = match routes::match_route(&req.method, &req.path) {
+            RouteMatch::Found { route, params } => (route, params),
+            RouteMatch::WrongMethod { allow } => return Err(ApiError::MethodNotAllowed { allow }),
+            RouteMatch::NotFound => return Err(ApiError::RouteNotFound),
+        };
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+                .unwrap_or_default()
+        };
+        if !route.authenticated {
+            return match route.endpoint {
+                Endpoint::Login => self.login(req).await,
+                Endpoint::Info => ok(&schema::Info {
+                    version: crate::VERSION,
+                }),
+                Endpoint::Status => self.status().await,
+                Endpoint::OpenApi => Ok(Response::json(
+                    200,
+                    &serde_json::to_value(openapi::spec()).unwrap_or_default(),
+                )),
+                _ => Err(ApiError::RouteNotFound),
+            };
+        }
+        let caller = self.authenticate(req).await?;
+        match route.endpoint {
+            Endpoint::Me => self.me(&caller).await,
+            Endpoint::ChangeOwnPassword => self.change_own_password(&caller, req).await,
+            Endpoint::MyWorkspaces => self.my_workspaces(&caller).await,
+            Endpoint::ListUsers => self.list_users(&caller).await,
+            Endpoint::CreateUser => self.create_user(&caller, req).await,
+            Endpoint::UpdateUser => self.update_user(&caller, param("user_id"), req).await,
+            Endpoint::DeleteUser => self.delete_user(&caller, param("user_id")).await,
+            Endpoint::RotateApiKey => self.rotate_api_key(&caller, param("user_id")).await,
+            Endpoint::ResetPassword => self.reset_password(&caller, param("user_id"), req).await,
+            Endpoint::ListWorkspaces => self.list_workspaces(&caller).await,
+            Endpoint::CreateWorkspace => self.create_workspace(&caller, req).await,
+            Endpoint::DeleteWorkspace => {
+                self.delete_workspace(&caller, param("workspace_id")).await
+            }
+            Endpoint::GetWorkspace => self.get_workspace(&caller, param("workspace_id")).await,
+            Endpoint::ListMembers => self.list_members(&caller, param("workspace_id")).await,
+            Endpoint::AddMember => {
+                self.add_member(&caller, param("workspace_id"), param("user_id"))
+                    .await
+            }
+            Endpoint::RemoveMember => {
+                self.remove_member(&caller, param("workspace_id"), param("user_id"))
+                    .await
+            }
+            Endpoint::AuditLog => self.audit_log(&caller, req).await,
+            Endpoint::Login | Endpoint::Info | Endpoint::Status | Endpoint::OpenApi => {
+                Err(ApiError::RouteNotFound)
+            }
+        }
+    }
+
+    async fn status(&self) -> ApiResult<Response> {
+        let ok_ = self.store.ping().await.is_ok();
+        ok(&schema::Status {
+            version: crate::VERSION,
+            storage: schema::StorageStatus {
+                kind: self.store.kind(),
+                ok: ok_,
+            },
+        })
+    }
+
+    // ----- shared helpers -----
+
+    pub(crate) fn random<const N: usize>(&self) -> [u8; N] {
+        let mut buf = [0u8; N];
+        self.platform.fill_random(&mut buf);
+        buf
+    }
+
+    /// A fresh UUIDv4 from the host's randomness.
+    pub(crate) fn new_id(&self) -> Uuid {
+        uuid::Builder::from_random_bytes(self.random::<16>()).into_uuid()
+    }
+
+    /// A fresh security stamp (see `User::security_stamp`).
+    pub(crate) fn new_stamp(&self) -> String {
+        hex::encode(self.random::<16>())
+    }
+
+    pub(crate) async fn hash(&self, password: &str) -> ApiResult<String> {
+        self.platform
+            .hash_password(
+                password.to_string(),
+                self.config.password_cost,
+                self.random::<16>(),
+            )
+            .await
+            .map_err(|_| ApiError::Internal {
+                kind: "PasswordHashError",
+                message: "Could not hash the password",
+            })
+    }
+
+    /// The token signing secret: configured, or generated once and kept in the store.
+    pub(crate) async fn token_secret(&self) -> ApiResult<&[u8]> {
+        if let Some(secret) = self.token_secret.get() {
+            return Ok(secret);
+        }
+        let secret = self
+            .store
+            .token_secret(self.random::<32>().to_vec())
+            .await?;
+        Ok(self.token_secret.get_or_init(|| secret))
+    }
+
+    /// The access-model subject for a user: its role and (for annotators) memberships.
+    pub(crate) async fn subject(&self, user: &User) -> ApiResult<Subject> {
+        let workspaces = if user.role == Role::Admin {
+            Vec::new()
+        } else {
+            self.store
+                .workspaces_of(user.id)
+                .await?
+                .into_iter()
+                .map(|w| w.name)
+                .collect()
+        };
+        Ok(Subject::new(user.username.clone(), user.role, workspaces))
+    }
+
+    /// Appends an audit entry for a change that has happened. A failure to append does not
+    /// undo or fail the change (see ARCHITECTURE.md, "Audit log").
+    pub(crate) async fn record(
+        &self,
+        actor: Option<&User>,
+        action: &str,
+        target: AuditTarget<'_>,
+        detail: Option<String>,
+    ) {
+        let (target_type, target_id, target_name) = match target {
+            AuditTarget::User(u) => ("User", u.id, u.username.clone()),
+            AuditTarget::Workspace(w) => ("Workspace", w.id, w.name.clone()),
+        };
+        let entry = AuditEntry {
+            id: self.new_id(),
+            at: self.platform.now(),
+            actor_id: actor.map(|a| a.id),
+            actor: actor.map_or_else(|| "system".to_string(), |a| a.username.clone()),
+            action: action.to_string(),
+            target_type: target_type.to_string(),
+            target_id,
+            target_name,
+            detail,
+        };
+        let _ = self.store.append_audit(entry).await;
+    }
+}
+
+/// What an audit entry is about.
+pub(crate) enum AuditTarget<'a> {
+    User(&'a User),
+    Workspace(&'a Workspace),
+}
+
+/// A 200 JSON response.
+pub(crate) fn ok<T: serde::Serialize>(body: &T) -> ApiResult<Response> {
+    let value = serde_json::to_value(body).map_err(|_| ApiError::Internal {
+        kind: "SerializationError",
+        message: "Could not encode the response",
+    })?;
+    Ok(Response::json(200, &value))
+}
+
+/// Denies with 403 unless the access model allows.
+pub(crate) fn authorize(
+    subject: &Subject,
+    action: Action,
+    resource: &Resource<'_>,
+) -> ApiResult<()> {
+    if crate::access::can(subject, action, resource) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
     }
 }

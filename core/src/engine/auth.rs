@@ -1,0 +1,363 @@
+//! Authentication (API.md section 3), login with throttling (9.6), and the caller's own
+//! endpoints: `/api/me`, `/api/v1/me/workspaces`, `PUT /api/me/password`.
+
+use crate::access::{Action, Resource};
+use crate::credentials::{self, ApiKeyDigest, TokenClaims};
+use crate::domain::{LoginFailures, Role, User};
+use crate::http::{Request, Response};
+use crate::store::{Platform, Store};
+use crate::timestamp::Timestamp;
+
+use super::error::{ApiError, ApiResult, FieldError};
+use super::input::{self, Fields};
+use super::schema::{Token, UserOut, WorkspaceOut, Workspaces};
+use super::{AuditTarget, Engine, authorize, ok};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    /// The API key the caller authenticated with, if it used one (kept only for this request,
+    /// to echo the caller's own key back as Argilla does).
+    api_key: Option<String>,
+}
+
+impl<S: Store, P: Platform> Engine<S, P> {
+    /// Finds the caller: `X-Argilla-Api-Key` if present and non-empty (an unknown key is 401
+    /// even with a valid token), else `Authorization: Bearer <token>`, else 401.
+    pub(crate) async fn authenticate(&self, req: &Request) -> ApiResult<Caller> {
+        if let Some(key) = req
+            .header_value("x-argilla-api-key")
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
+            let user = self.store.user_by_api_key(&ApiKeyDigest::of(key)).await?;
+            return match user {
+                Some(user) if !user.disabled => Ok(Caller {
+                    user,
+                    api_key: Some(key.to_string()),
+                }),
+                _ => Err(ApiError::Unauthorized),
+            };
+        }
+        let Some(authorization) = req.header_value("authorization") else {
+            return Err(ApiError::Unauthorized);
+        };
+        let Some((scheme, token)) = authorization.trim().split_once(' ') else {
+            return Err(ApiError::Unauthorized);
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::Unauthorized);
+        }
+        let secret = self.token_secret().await?;
+        let claims = credentials::verify_token(secret, token.trim(), self.platform.now())
+            .map_err(|_| ApiError::Unauthorized)?;
+        match self.store.user_by_id(claims.uid).await? {
+            Some(user)
+                if !user.disabled
+                    && user.username == claims.sub
+                    && stamp_matches(&user.security_stamp, &claims.stp) =>
+            {
+                Ok(Caller {
+                    user,
+                    api_key: None,
+                })
+            }
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+
+    /// The `api_key` shown for `user` to `caller` (API.md 9.2): the caller's own key when it
+    /// authenticated with it, a fresh key right after creation or rotation, else masked.
+    pub(crate) fn shown_key(
+        &self,
+        user: &User,
+        caller: Option<&Caller>,
+        fresh: Option<&str>,
+    ) -> String {
+        if let Some(key) = fresh {
+            return key.to_string();
+        }
+        if let Some(Caller {
+            user: me,
+            api_key: Some(key),
+        }) = caller
+            && me.id == user.id
+            && ApiKeyDigest::of(key) == user.api_key_digest
+        {
+            return key.clone();
+        }
+        credentials::masked_api_key(&user.api_key_prefix)
+    }
+
+    /// A user as the API shows it, with its memberships.
+    pub(crate) async fn user_out(
+        &self,
+        user: &User,
+        caller: Option<&Caller>,
+        fresh_key: Option<&str>,
+    ) -> ApiResult<UserOut> {
+        let workspaces = self
+            .store
+            .workspaces_of(user.id)
+            .await?
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        Ok(UserOut::new(
+            user,
+            workspaces,
+            self.shown_key(user, caller, fresh_key),
+        ))
+    }
+
+    /// The workspaces a user can access: every one for admins, its memberships otherwise.
+    pub(crate) async fn accessible_workspaces(
+        &self,
+        user: &User,
+    ) -> ApiResult<Vec<crate::domain::Workspace>> {
+        Ok(if user.role == Role::Admin {
+            self.store.workspaces().await?
+        } else {
+            self.store.workspaces_of(user.id).await?
+        })
+    }
+
+    pub(crate) async fn me(&self, caller: &Caller) -> ApiResult<Response> {
+        let workspaces = self
+            .accessible_workspaces(&caller.user)
+            .await?
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        ok(&UserOut::new(
+            &caller.user,
+            workspaces,
+            self.shown_key(&caller.user, Some(caller), None),
+        ))
+    }
+
+    pub(crate) async fn my_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
+        let items = self
+            .accessible_workspaces(&caller.user)
+            .await?
+            .iter()
+            .map(WorkspaceOut::from)
+            .collect();
+        ok(&Workspaces { items })
+    }
+
+    // ----- login and throttling -----
+
+    /// `POST /api/security/token`.
+    pub(crate) async fn login(&self, req: &Request) -> ApiResult<Response> {
+        let fields = input::form_fields(req);
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let mut errors = Vec::new();
+        let field_loc = |name: &str| vec![serde_json::json!("body"), serde_json::json!(name)];
+        if let Some(grant) = get("grant_type")
+            && grant != "password"
+        {
+            errors.push(
+                FieldError::new(
+                    field_loc("grant_type"),
+                    "string does not match regex \"password\"",
+                    "value_error.str.regex",
+                )
+                .with_ctx(serde_json::json!({"pattern": "password"})),
+            );
+        }
+        let username = get("username");
+        let password = get("password");
+        for (name, value) in [("username", username), ("password", password)] {
+            if value.is_none() {
+                errors.push(FieldError::new(
+                    field_loc(name),
+                    "field required",
+                    "value_error.missing",
+                ));
+            }
+        }
+        let (Some(username), Some(password), true) = (username, password, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+
+        let now = self.platform.now();
+        // Names that cannot exist are refused without touching the store (nothing to throttle).
+        let throttled = input::is_valid_name(username) && username.len() <= 200;
+        let failures = if throttled {
+            self.store.login_failures(username).await?
+        } else {
+            LoginFailures::default()
+        };
+        self.refuse_if_locked(failures, now)?;
+
+        let user = if throttled {
+            self.store.user_by_username(username).await?
+        } else {
+            None
+        };
+        let (stored, usable) = match &user {
+            Some(u) if !u.disabled => (u.password_hash.clone(), true),
+            _ => (self.decoy_hash().await?, false),
+        };
+        let check = self
+            .platform
+            .verify_password(password.to_string(), stored, self.config.password_cost)
+            .await;
+        let user = match user {
+            Some(user) if usable && check.matches => user,
+            _ => {
+                if throttled {
+                    self.store
+                        .record_login_failure(username, now, self.config.throttle.window_secs)
+                        .await?;
+                }
+                return Err(ApiError::Unauthorized);
+            }
+        };
+        if failures.count > 0 {
+            self.store.clear_login_failures(username).await?;
+        }
+        if check.needs_rehash {
+            // Upgrade bcrypt (or an old cost) to the current scheme; the stamp stays, so
+            // existing tokens keep working. A failure here must not fail the login.
+            if let Ok(hash) = self.hash(password).await {
+                let _ = self
+                    .store
+                    .update_user(User {
+                        password_hash: hash,
+                        ..user.clone()
+                    })
+                    .await;
+            }
+        }
+        let access_token = self.issue_token(&user, now).await?;
+        ok(&Token {
+            access_token,
+            token_type: "bearer",
+        })
+    }
+
+    async fn issue_token(&self, user: &User, now: Timestamp) -> ApiResult<String> {
+        let claims = TokenClaims {
+            sub: user.username.clone(),
+            uid: user.id,
+            stp: user.security_stamp.clone(),
+            iat: now.secs(),
+            exp: now.secs().saturating_add(self.config.token_ttl_secs),
+        };
+        Ok(credentials::issue_token(
+            self.token_secret().await?,
+            &claims,
+        ))
+    }
+
+    /// 429 while `failures` lock the username (API.md 9.6, docs/DECISIONS.md).
+    pub(crate) fn refuse_if_locked(
+        &self,
+        failures: LoginFailures,
+        now: Timestamp,
+    ) -> ApiResult<()> {
+        let policy = &self.config.throttle;
+        let (Some(last), true) = (failures.last_at, failures.count >= policy.max_failures) else {
+            return Ok(());
+        };
+        let doublings = (failures.count - policy.max_failures).min(30);
+        let lockout = policy
+            .base_lockout_secs
+            .saturating_mul(1_i64 << doublings)
+            .min(policy.max_lockout_secs);
+        let until = last.plus_secs(lockout);
+        if now < until {
+            let remaining_micros = until.micros() - now.micros();
+            let retry_after = (remaining_micros + 999_999) / 1_000_000;
+            return Err(ApiError::TooManyRequests { retry_after });
+        }
+        Ok(())
+    }
+
+    /// A hash of a random password at the current cost, verified when the username is unknown
+    /// so that failed logins take about the same time either way.
+    async fn decoy_hash(&self) -> ApiResult<String> {
+        if let Some(h) = self.decoy_hash.get() {
+            return Ok(h.clone());
+        }
+        let random = hex::encode(self.random::<16>());
+        let hash = self.hash(&random).await?;
+        Ok(self.decoy_hash.get_or_init(|| hash).clone())
+    }
+
+    /// `PUT /api/me/password`.
+    pub(crate) async fn change_own_password(
+        &self,
+        caller: &Caller,
+        req: &Request,
+    ) -> ApiResult<Response> {
+        let body = input::json_object(req)?;
+        let mut fields = Fields::new(&body);
+        let current = fields.required_string("current_password");
+        let new = fields.password("new_password", true);
+        fields.finish()?;
+        let (Some(current), Some(new)) = (current, new) else {
+            return Err(ApiError::Validation(Vec::new()));
+        };
+        let subject = self.subject(&caller.user).await?;
+        authorize(
+            &subject,
+            Action::ChangeOwnPassword,
+            &Resource::User(&caller.user.username),
+        )?;
+
+        let now = self.platform.now();
+        let username = caller.user.username.as_str();
+        let failures = self.store.login_failures(username).await?;
+        self.refuse_if_locked(failures, now)?;
+        let check = self
+            .platform
+            .verify_password(
+                current,
+                caller.user.password_hash.clone(),
+                self.config.password_cost,
+            )
+            .await;
+        if !check.matches {
+            self.store
+                .record_login_failure(username, now, self.config.throttle.window_secs)
+                .await?;
+            return Err(ApiError::BadRequest(
+                "Current password is incorrect".to_string(),
+            ));
+        }
+        let updated = User {
+            password_hash: self.hash(&new).await?,
+            security_stamp: self.new_stamp(),
+            updated_at: now,
+            ..caller.user.clone()
+        };
+        let updated = self.store.update_user(updated).await?;
+        if failures.count > 0 {
+            self.store.clear_login_failures(username).await?;
+        }
+        self.record(
+            Some(&caller.user),
+            "user.password.change",
+            AuditTarget::User(&updated),
+            None,
+        )
+        .await;
+        ok(&self.user_out(&updated, Some(caller), None).await?)
+    }
+}
+
+/// Constant-time comparison of security stamps.
+fn stamp_matches(stored: &str, claimed: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    stored.len() == claimed.len() && bool::from(stored.as_bytes().ct_eq(claimed.as_bytes()))
+}

@@ -1,0 +1,351 @@
+//! User endpoints: list, create, update, delete, key rotation, password reset.
+
+use uuid::Uuid;
+
+use crate::access::{Action, Resource};
+use crate::credentials::{self, ApiKeyDigest};
+use crate::domain::{NewUser, Role, User, Workspace};
+use crate::http::{Request, Response};
+use crate::store::{Platform, Store, StoreError};
+use crate::timestamp::Timestamp;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::input::{self, Fields};
+use super::{AuditTarget, Engine, authorize, ok};
+
+/// What creating a user needs, however it is asked for (API, command line, bootstrap).
+pub(crate) struct UserDraft {
+    pub username: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub role: Role,
+    /// A password hash (already computed).
+    pub password_hash: String,
+    pub api_key: String,
+    pub disabled: bool,
+    /// Team workspaces to join besides the personal one.
+    pub workspaces: Vec<String>,
+}
+
+impl<S: Store, P: Platform> Engine<S, P> {
+    /// A new API key from 256 host-random bits.
+    pub(crate) fn new_api_key(&self) -> String {
+        credentials::new_api_key(self.random::<32>())
+    }
+
+    /// Builds the store record for a new user and its workspaces: the personal one (named
+    /// after the username) first, then the team ones.
+    pub(crate) fn new_user(&self, draft: UserDraft, now: Timestamp) -> NewUser {
+        let user = User {
+            id: self.new_id(),
+            username: draft.username,
+            first_name: draft.first_name,
+            last_name: draft.last_name,
+            role: draft.role,
+            password_hash: draft.password_hash,
+            api_key_digest: ApiKeyDigest::of(&draft.api_key),
+            api_key_prefix: credentials::api_key_prefix(&draft.api_key),
+            security_stamp: self.new_stamp(),
+            disabled: draft.disabled,
+            inserted_at: now,
+            updated_at: now,
+        };
+        let mut names = vec![user.username.clone()];
+        for name in draft.workspaces {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let workspaces = names
+            .into_iter()
+            .map(|name| Workspace {
+                id: self.new_id(),
+                name,
+                inserted_at: now,
+                updated_at: now,
+            })
+            .collect();
+        NewUser { user, workspaces }
+    }
+
+    async fn find_user(&self, id: Option<Uuid>) -> ApiResult<Option<User>> {
+        match id {
+            Some(id) => Ok(self.store.user_by_id(id).await?),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn list_users(&self, caller: &Caller) -> ApiResult<Response> {
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ListUsers,
+            &Resource::Instance,
+        )?;
+        let users = self.store.users().await?;
+        let mut out = Vec::with_capacity(users.len());
+        for user in &users {
+            out.push(self.user_out(user, Some(caller), None).await?);
+        }
+        ok(&out)
+    }
+
+    pub(crate) async fn create_user(&self, caller: &Caller, req: &Request) -> ApiResult<Response> {
+        let body = input::json_object(req)?;
+        let mut fields = Fields::new(&body);
+        let first_name = fields.person_name("first_name", true);
+        let last_name = fields.person_name("last_name", false);
+        let username = fields.entity_name("username");
+        let role = fields.role("role");
+        let password = fields.password("password", true);
+        fields.finish()?;
+        let (Some(first_name), Some(username), Some(password)) = (first_name, username, password)
+        else {
+            return Err(ApiError::Validation(Vec::new()));
+        };
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::CreateUser,
+            &Resource::Instance,
+        )?;
+        if self.store.user_by_username(&username).await?.is_some() {
+            return Err(StoreError::UsernameTaken(username).into());
+        }
+        let api_key = self.new_api_key();
+        let draft = UserDraft {
+            username,
+            first_name,
+            last_name,
+            role: role.unwrap_or(Role::Annotator),
+            password_hash: self.hash(&password).await?,
+            api_key: api_key.clone(),
+            disabled: false,
+            workspaces: Vec::new(),
+        };
+        let user = self
+            .store
+            .create_user(self.new_user(draft, self.platform.now()))
+            .await?;
+        self.record(
+            Some(&caller.user),
+            "user.create",
+            AuditTarget::User(&user),
+            Some(format!("role={}", user.role)),
+        )
+        .await;
+        ok(&self.user_out(&user, Some(caller), Some(&api_key)).await?)
+    }
+
+    pub(crate) async fn update_user(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        req: &Request,
+    ) -> ApiResult<Response> {
+        let mut errors = Vec::new();
+        let id = input::path_uuid("user_id", raw_id, &mut errors);
+        let body = match input::json_object(req) {
+            Ok(body) => Some(body),
+            Err(ApiError::Validation(mut e)) => {
+                errors.append(&mut e);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let empty = serde_json::Map::new();
+        let mut fields = Fields::new(body.as_ref().unwrap_or(&empty));
+        fields.errors = errors;
+        let first_name = fields.person_name("first_name", false);
+        let last_name = fields.person_name("last_name", false);
+        let role = fields.role("role");
+        let disabled = fields.boolean("disabled");
+        fields.finish()?;
+
+        let target = self.find_user(id).await?;
+        let name = target.as_ref().map_or("", |u| u.username.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::UpdateUser,
+            &Resource::User(name),
+        )?;
+        let Some(old) = target else {
+            return Err(ApiError::user_not_found(raw_id));
+        };
+
+        let mut user = old.clone();
+        user.first_name = first_name.unwrap_or(user.first_name);
+        user.last_name = last_name.or(user.last_name);
+        user.role = role.unwrap_or(user.role);
+        if let Some(disabled) = disabled
+            && disabled != user.disabled
+        {
+            user.disabled = disabled;
+            // Disabling ends every session; enabling must not revive old tokens either.
+            user.security_stamp = self.new_stamp();
+        }
+        if user == old {
+            return ok(&self.user_out(&old, Some(caller), None).await?);
+        }
+        user.updated_at = self.platform.now();
+        let user = self.store.update_user(user).await?;
+        let mut changes = Vec::new();
+        if old.role != user.role {
+            changes.push(format!("role={}", user.role));
+        }
+        if old.disabled != user.disabled {
+            changes.push(format!("disabled={}", user.disabled));
+        }
+        if old.first_name != user.first_name || old.last_name != user.last_name {
+            changes.push("names".to_string());
+        }
+        self.record(
+            Some(&caller.user),
+            "user.update",
+            AuditTarget::User(&user),
+            Some(changes.join(",")),
+        )
+        .await;
+        ok(&self.user_out(&user, Some(caller), None).await?)
+    }
+
+    /// `DELETE /api/users/{id}`: 404 before 403, as Argilla.
+    pub(crate) async fn delete_user(&self, caller: &Caller, raw_id: &str) -> ApiResult<Response> {
+        let mut errors = Vec::new();
+        let id = input::path_uuid("user_id", raw_id, &mut errors);
+        let (Some(id), true) = (id, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        let Some(user) = self.store.user_by_id(id).await? else {
+            return Err(ApiError::user_not_found(id));
+        };
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::DeleteUser,
+            &Resource::User(&user.username),
+        )?;
+        let out = self.user_out(&user, Some(caller), None).await?;
+        let deleted = self.store.delete_user(id).await?;
+        self.record(
+            Some(&caller.user),
+            "user.delete",
+            AuditTarget::User(&deleted),
+            None,
+        )
+        .await;
+        ok(&out)
+    }
+
+    /// `POST /api/users/{id}/api-key`: admin, or the user itself (403 before 404).
+    pub(crate) async fn rotate_api_key(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> ApiResult<Response> {
+        let mut errors = Vec::new();
+        let id = input::path_uuid("user_id", raw_id, &mut errors);
+        let (Some(id), true) = (id, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        let target = self.store.user_by_id(id).await?;
+        let name = target.as_ref().map_or("", |u| u.username.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::RotateApiKey,
+            &Resource::User(name),
+        )?;
+        let Some(user) = target else {
+            return Err(ApiError::user_not_found(id));
+        };
+        let api_key = self.new_api_key();
+        let updated = User {
+            api_key_digest: ApiKeyDigest::of(&api_key),
+            api_key_prefix: credentials::api_key_prefix(&api_key),
+            updated_at: self.platform.now(),
+            ..user
+        };
+        let updated = self.store.update_user(updated).await?;
+        self.record(
+            Some(&caller.user),
+            "user.api_key.rotate",
+            AuditTarget::User(&updated),
+            None,
+        )
+        .await;
+        ok(&self
+            .user_out(&updated, Some(caller), Some(&api_key))
+            .await?)
+    }
+
+    /// `PUT /api/users/{id}/password` (admin).
+    pub(crate) async fn reset_password(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+        req: &Request,
+    ) -> ApiResult<Response> {
+        let mut errors = Vec::new();
+        let id = input::path_uuid("user_id", raw_id, &mut errors);
+        let body = match input::json_object(req) {
+            Ok(body) => Some(body),
+            Err(ApiError::Validation(mut e)) => {
+                errors.append(&mut e);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let empty = serde_json::Map::new();
+        let mut fields = Fields::new(body.as_ref().unwrap_or(&empty));
+        fields.errors = errors;
+        let password = if body.is_some() {
+            fields.password("password", true)
+        } else {
+            None
+        };
+        fields.finish()?;
+        let target = self.find_user(id).await?;
+        let name = target.as_ref().map_or("", |u| u.username.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ResetPassword,
+            &Resource::User(name),
+        )?;
+        let (Some(user), Some(password)) = (target, password) else {
+            return Err(ApiError::user_not_found(raw_id));
+        };
+        let updated = User {
+            password_hash: self.hash(&password).await?,
+            security_stamp: self.new_stamp(),
+            updated_at: self.platform.now(),
+            ..user
+        };
+        let updated = self.store.update_user(updated).await?;
+        self.store.clear_login_failures(&updated.username).await?;
+        self.record(
+            Some(&caller.user),
+            "user.password.reset",
+            AuditTarget::User(&updated),
+            None,
+        )
+        .await;
+        ok(&self.user_out(&updated, Some(caller), None).await?)
+    }
+
+    /// `GET /api/audit`.
+    pub(crate) async fn audit_log(&self, caller: &Caller, req: &Request) -> ApiResult<Response> {
+        let mut errors = Vec::new();
+        let limit = input::query_int(req, "limit", 100, 1, 1000, &mut errors);
+        let offset = input::query_int(req, "offset", 0, 0, u32::MAX, &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ReadAuditLog,
+            &Resource::Instance,
+        )?;
+        let entries = self.store.audit(limit, offset).await?;
+        ok(&super::schema::AuditLog {
+            items: entries.iter().map(Into::into).collect(),
+        })
+    }
+}

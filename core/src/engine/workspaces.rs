@@ -1,0 +1,245 @@
+//! Workspace and membership endpoints.
+
+use uuid::Uuid;
+
+use crate::access::{Action, Resource};
+use crate::domain::Workspace;
+use crate::http::{Request, Response};
+use crate::store::{Platform, Store, StoreError};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, EntityType};
+use super::input::{self, Fields};
+use super::schema::WorkspaceOut;
+use super::{AuditTarget, Engine, authorize, ok};
+
+/// Parses path ids, reporting every malformed one (422 before 403).
+fn path_ids<const N: usize>(params: [(&'static str, &str); N]) -> ApiResult<[Uuid; N]> {
+    let mut errors = Vec::new();
+    let ids =
+        params.map(|(name, raw)| input::path_uuid(name, raw, &mut errors).unwrap_or_default());
+    if errors.is_empty() {
+        Ok(ids)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+impl<S: Store, P: Platform> Engine<S, P> {
+    async fn workspace(&self, id: Uuid) -> ApiResult<Workspace> {
+        self.store
+            .workspace_by_id(id)
+            .await?
+            .ok_or_else(|| ApiError::workspace_not_found(id))
+    }
+
+    pub(crate) async fn list_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ListWorkspaces,
+            &Resource::Instance,
+        )?;
+        let workspaces = self.accessible_workspaces(&caller.user).await?;
+        ok(&workspaces
+            .iter()
+            .map(WorkspaceOut::from)
+            .collect::<Vec<_>>())
+    }
+
+    pub(crate) async fn create_workspace(
+        &self,
+        caller: &Caller,
+        req: &Request,
+    ) -> ApiResult<Response> {
+        let body = input::json_object(req)?;
+        let mut fields = Fields::new(&body);
+        let name = fields.entity_name("name");
+        fields.finish()?;
+        let Some(name) = name else {
+            return Err(ApiError::Validation(Vec::new()));
+        };
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::CreateWorkspace,
+            &Resource::Instance,
+        )?;
+        let now = self.platform.now();
+        let workspace = self
+            .store
+            .create_workspace(Workspace {
+                id: self.new_id(),
+                name,
+                inserted_at: now,
+                updated_at: now,
+            })
+            .await?;
+        self.record(
+            Some(&caller.user),
+            "workspace.create",
+            AuditTarget::Workspace(&workspace),
+            None,
+        )
+        .await;
+        ok(&WorkspaceOut::from(&workspace))
+    }
+
+    /// `DELETE /api/workspaces/{id}` (admin; 403 before 404). A workspace that is the personal
+    /// workspace of an existing user is refused.
+    pub(crate) async fn delete_workspace(
+        &self,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> ApiResult<Response> {
+        let [id] = path_ids([("workspace_id", raw_id)])?;
+        let found = self.store.workspace_by_id(id).await?;
+        let name = found.as_ref().map_or("", |w| w.name.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::DeleteWorkspace,
+            &Resource::Workspace(name),
+        )?;
+        let Some(workspace) = found else {
+            return Err(ApiError::workspace_not_found(id));
+        };
+        if self
+            .store
+            .user_by_username(&workspace.name)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Forbidden(format!(
+                "Workspace '{0}' is the personal workspace of user '{0}'; delete the user first",
+                workspace.name
+            )));
+        }
+        let deleted = self.store.delete_workspace(id).await?;
+        self.record(
+            Some(&caller.user),
+            "workspace.delete",
+            AuditTarget::Workspace(&deleted),
+            None,
+        )
+        .await;
+        ok(&WorkspaceOut::from(&deleted))
+    }
+
+    /// `GET /api/v1/workspaces/{id}`: looked up first, then authorised (as Argilla 1.8).
+    pub(crate) async fn get_workspace(&self, caller: &Caller, raw_id: &str) -> ApiResult<Response> {
+        let [id] = path_ids([("workspace_id", raw_id)])?;
+        let workspace = self.workspace(id).await?;
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ReadWorkspace,
+            &Resource::Workspace(&workspace.name),
+        )?;
+        ok(&WorkspaceOut::from(&workspace))
+    }
+
+    /// `GET /api/workspaces/{id}/users` (admin; 403 before 404).
+    pub(crate) async fn list_members(&self, caller: &Caller, raw_id: &str) -> ApiResult<Response> {
+        let [id] = path_ids([("workspace_id", raw_id)])?;
+        let found = self.store.workspace_by_id(id).await?;
+        let name = found.as_ref().map_or("", |w| w.name.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::ListMembers,
+            &Resource::Workspace(name),
+        )?;
+        let Some(workspace) = found else {
+            return Err(ApiError::workspace_not_found(id));
+        };
+        let members = self.store.members_of(workspace.id).await?;
+        let mut out = Vec::with_capacity(members.len());
+        for user in &members {
+            out.push(self.user_out(user, Some(caller), None).await?);
+        }
+        ok(&out)
+    }
+
+    /// `POST /api/workspaces/{id}/users/{user_id}` (admin; 403, then 404 Workspace, 404 User, 409).
+    pub(crate) async fn add_member(
+        &self,
+        caller: &Caller,
+        raw_ws: &str,
+        raw_user: &str,
+    ) -> ApiResult<Response> {
+        let [ws_id, user_id] = path_ids([("workspace_id", raw_ws), ("user_id", raw_user)])?;
+        let found = self.store.workspace_by_id(ws_id).await?;
+        let name = found.as_ref().map_or("", |w| w.name.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::AddMember,
+            &Resource::Workspace(name),
+        )?;
+        let Some(workspace) = found else {
+            return Err(ApiError::workspace_not_found(ws_id));
+        };
+        let Some(user) = self.store.user_by_id(user_id).await? else {
+            return Err(ApiError::user_not_found(user_id));
+        };
+        match self
+            .store
+            .add_member(workspace.id, user.id, self.platform.now())
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AlreadyMember { .. }) => {
+                return Err(ApiError::AlreadyExists {
+                    name: user_id.to_string(),
+                    kind: EntityType::User,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.record(
+            Some(&caller.user),
+            "workspace.member.add",
+            AuditTarget::Workspace(&workspace),
+            Some(format!("user={}", user.username)),
+        )
+        .await;
+        ok(&self.user_out(&user, Some(caller), None).await?)
+    }
+
+    /// `DELETE /api/workspaces/{id}/users/{user_id}` (admin; 404 if not a member, before 403).
+    pub(crate) async fn remove_member(
+        &self,
+        caller: &Caller,
+        raw_ws: &str,
+        raw_user: &str,
+    ) -> ApiResult<Response> {
+        let [ws_id, user_id] = path_ids([("workspace_id", raw_ws), ("user_id", raw_user)])?;
+        let workspace = self.workspace(ws_id).await?;
+        let user = self.store.user_by_id(user_id).await?;
+        let is_member = match &user {
+            Some(_) => self
+                .store
+                .workspaces_of(user_id)
+                .await?
+                .iter()
+                .any(|w| w.id == ws_id),
+            None => false,
+        };
+        let (Some(user), true) = (user, is_member) else {
+            return Err(ApiError::user_not_found(user_id));
+        };
+        authorize(
+            &self.subject(&caller.user).await?,
+            Action::RemoveMember,
+            &Resource::Workspace(&workspace.name),
+        )?;
+        match self.store.remove_member(ws_id, user_id).await {
+            Ok(()) => {}
+            Err(StoreError::NotMember { .. }) => return Err(ApiError::user_not_found(user_id)),
+            Err(e) => return Err(e.into()),
+        }
+        self.record(
+            Some(&caller.user),
+            "workspace.member.remove",
+            AuditTarget::Workspace(&workspace),
+            Some(format!("user={}", user.username)),
+        )
+        .await;
+        ok(&self.user_out(&user, Some(caller), None).await?)
+    }
+}
