@@ -326,3 +326,98 @@ pub(crate) fn authorize(
         Err(ApiError::forbidden())
     }
 }
+
+#[cfg(test)]
+mod smoke {
+    //! A few end-to-end paths through the engine; the conformance suite (tests/) covers API.md.
+    use super::*;
+    use crate::memory_store::MemoryStore;
+    use crate::timestamp::Timestamp;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct TestPlatform(AtomicU64);
+
+    impl Platform for TestPlatform {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_micros(1_700_000_000_000_000 + self.0.load(Ordering::SeqCst) as i64)
+        }
+        fn fill_random(&self, buf: &mut [u8]) {
+            for b in buf {
+                let x = self.0.fetch_add(1, Ordering::SeqCst);
+                *b = (x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 33) as u8;
+            }
+        }
+    }
+
+    fn engine() -> Engine<MemoryStore, TestPlatform> {
+        let config = Config { password_cost: PasswordCost { memory_kib: 64, iterations: 1, parallelism: 1 }, ..Config::default() };
+        Engine::new(MemoryStore::new(), TestPlatform(AtomicU64::new(1)), config)
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn default_user_logs_in_and_creates_an_annotator() {
+        block(async {
+            let e = engine();
+            assert!(e.bootstrap_default_user().await.unwrap().is_some());
+            assert!(e.bootstrap_default_user().await.unwrap().is_none());
+            let me = e.handle(Request::new("GET", "/api/me").header("X-Argilla-Api-Key", "argilla.apikey")).await;
+            assert_eq!(me.status, 200);
+            let me = me.json_body();
+            assert_eq!(me["username"], "argilla");
+            assert_eq!(me["api_key"], "argilla.apikey");
+            assert_eq!(me["workspaces"], serde_json::json!(["argilla"]));
+
+            let login = e
+                .handle(
+                    Request::new("POST", "/api/security/token")
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body("username=argilla&password=1234"),
+                )
+                .await;
+            assert_eq!(login.status, 200, "{:?}", login.json_body());
+            let token = login.json_body()["access_token"].as_str().unwrap().to_string();
+
+            let created = e
+                .handle(
+                    Request::new("POST", "/api/users")
+                        .header("authorization", &format!("Bearer {token}"))
+                        .body(r#"{"first_name":" Ann ","username":"ann","password":"12345678"}"#),
+                )
+                .await;
+            assert_eq!(created.status, 200, "{:?}", created.json_body());
+            let ann = created.json_body();
+            assert_eq!(ann["first_name"], "Ann");
+            assert_eq!(ann["role"], "annotator");
+            assert_eq!(ann["workspaces"], serde_json::json!(["ann"]));
+            let key = ann["api_key"].as_str().unwrap();
+            assert!(key.starts_with("wg_"));
+
+            let users = e.handle(Request::new("GET", "/api/users").header("x-argilla-api-key", key)).await;
+            assert_eq!(users.status, 403);
+            let ws = e.handle(Request::new("GET", "/api/workspaces").header("x-argilla-api-key", key)).await;
+            assert_eq!(ws.json_body()[0]["name"], "ann");
+            assert_eq!(ws.json_body().as_array().unwrap().len(), 1);
+        });
+    }
+
+    #[test]
+    fn throttles_after_five_failures() {
+        block(async {
+            let e = engine();
+            e.bootstrap_default_user().await.unwrap();
+            let login = |pw: &str| {
+                Request::new("POST", "/api/security/token").body(format!("username=argilla&password={pw}"))
+            };
+            for _ in 0..5 {
+                assert_eq!(e.handle(login("wrong")).await.status, 401);
+            }
+            let locked = e.handle(login("1234")).await;
+            assert_eq!(locked.status, 429);
+            assert!(locked.header_value("retry-after").is_some());
+        });
+    }
+}
