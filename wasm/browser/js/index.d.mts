@@ -1,0 +1,3 @@
+export * from "./workgate_browser.js";
+/** Nothing to load in Node: the wasm was instantiated on import. Resolves at once. */
+export default function init(): Promise<void>;
