@@ -1,1 +1,24 @@
-//! Placeholder.
+//! # workgate (native host)
+//!
+//! One binary that serves workgate's API and web app on SQLite and carries Argilla's admin
+//! tasks. It translates and stores; it decides nothing. Every endpoint's behaviour, the access
+//! model and the tasks' logic are in `workgate-core`; this crate supplies:
+//!
+//! - [`sqlite_store`]: core's `Store` on SQLite ([`schema`] holds its migrations),
+//! - [`platform`]: core's `Platform` (clock, randomness, password hashing off the async
+//!   workers),
+//! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`,
+//! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output,
+//! - [`settings`]: flags and environment variables mapped onto `workgate_core::Config`.
+
+pub mod cli;
+pub mod platform;
+pub mod schema;
+pub mod server;
+pub mod settings;
+pub mod sqlite_store;
+pub mod tasks;
+pub mod web_app;
+
+pub use platform::NativePlatform;
+pub use sqlite_store::SqliteStore;

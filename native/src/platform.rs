@@ -1,0 +1,83 @@
+//! [`NativePlatform`]: the machine's clock and random source, and password hashing on tokio's
+//! blocking pool.
+//!
+//! Argon2id at OWASP cost takes tens of milliseconds and 19 MiB; run on an async worker it
+//! would stall every other request on that worker, so it runs on the blocking pool instead. A
+//! semaphore caps how many hashes run at once, so a flood of logins queues instead of taking
+//! all memory and every core.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+use workgate_core::credentials::{self, PasswordCheck, PasswordCost};
+use workgate_core::{Platform, Timestamp};
+
+/// The native platform. Cheap to clone.
+#[derive(Clone)]
+pub struct NativePlatform {
+    hashing: Arc<Semaphore>,
+}
+
+impl Default for NativePlatform {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        NativePlatform {
+            hashing: Arc::new(Semaphore::new(cores.max(2))),
+        }
+    }
+}
+
+impl NativePlatform {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    async fn hashing_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        // The semaphore is never closed; `None` would only mean "run without a slot".
+        self.hashing.clone().acquire_owned().await.ok()
+    }
+}
+
+#[async_trait]
+impl Platform for NativePlatform {
+    fn now(&self) -> Timestamp {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::from_micros(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) {
+        // Without a working OS random source no key, salt or secret would be safe: stop.
+        getrandom::fill(buf).expect("the operating system's random source failed");
+    }
+
+    async fn hash_password(
+        &self,
+        password: String,
+        cost: PasswordCost,
+        salt: [u8; 16],
+    ) -> Result<String, String> {
+        let _slot = self.hashing_slot().await;
+        tokio::task::spawn_blocking(move || credentials::hash_password(&password, cost, salt))
+            .await
+            .unwrap_or_else(|e| Err(format!("password hashing task failed: {e}")))
+    }
+
+    async fn verify_password(
+        &self,
+        password: String,
+        stored: String,
+        cost: PasswordCost,
+    ) -> PasswordCheck {
+        let _slot = self.hashing_slot().await;
+        tokio::task::spawn_blocking(move || credentials::verify_password(&password, &stored, cost))
+            .await
+            .unwrap_or(PasswordCheck {
+                matches: false,
+                needs_rehash: false,
+            })
+    }
+}

@@ -1,0 +1,158 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`. Each migration runs in one `BEGIN
+//! IMMEDIATE` transaction that re-reads the version first, so two processes migrating the same
+//! file at once apply each step exactly once, and running `migrate` again is a no-op. A
+//! database whose version is newer than [`MIGRATIONS`] knows is refused: this binary would not
+//! understand its tables.
+//!
+//! Layout notes, for the queries in `sqlite_store`:
+//! - Every table has an integer `seq` rowid; lists are ordered by `(inserted_at, seq)` and
+//!   memberships by `seq` (membership time), and memberships refer to users and workspaces by
+//!   `seq` so that a million of them stay small.
+//! - An index on a single column also orders by rowid within equal keys, so
+//!   `memberships(user_seq)` yields a user's workspaces in membership order without a sort.
+//! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
+//!   membership per pair); the store maps constraint errors to `StoreError`s.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// One step of the schema.
+pub struct Migration {
+    /// The `user_version` after this step.
+    pub version: u32,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, in order. Append only: never edit a released step.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "create users, workspaces, memberships, audit log, login throttling and settings",
+    sql: r#"
+CREATE TABLE users (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    username        TEXT    NOT NULL UNIQUE,
+    first_name      TEXT    NOT NULL,
+    last_name       TEXT,
+    role            TEXT    NOT NULL CHECK (role IN ('admin', 'annotator')),
+    password_hash   TEXT    NOT NULL,
+    api_key_digest  BLOB    NOT NULL UNIQUE CHECK (length(api_key_digest) = 32),
+    api_key_prefix  TEXT    NOT NULL,
+    security_stamp  TEXT    NOT NULL,
+    disabled        INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    inserted_at     INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX users_by_insertion ON users (inserted_at);
+CREATE INDEX users_by_role ON users (role, disabled);
+
+CREATE TABLE workspaces (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT    NOT NULL UNIQUE,
+    name        TEXT    NOT NULL UNIQUE,
+    inserted_at INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX workspaces_by_insertion ON workspaces (inserted_at);
+
+CREATE TABLE memberships (
+    seq           INTEGER PRIMARY KEY,
+    workspace_seq INTEGER NOT NULL REFERENCES workspaces (seq) ON DELETE CASCADE,
+    user_seq      INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    inserted_at   INTEGER NOT NULL,
+    UNIQUE (workspace_seq, user_seq)
+);
+CREATE INDEX memberships_by_workspace ON memberships (workspace_seq);
+CREATE INDEX memberships_by_user ON memberships (user_seq);
+
+CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT    NOT NULL UNIQUE,
+    at          INTEGER NOT NULL,
+    actor_id    TEXT,
+    actor       TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    target_type TEXT    NOT NULL,
+    target_id   TEXT    NOT NULL,
+    target_name TEXT    NOT NULL,
+    detail      TEXT
+);
+
+CREATE TABLE login_failures (
+    username TEXT    PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    first_at INTEGER,
+    last_at  INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+"#,
+}];
+
+/// The schema version this binary writes.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Why the schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "the database schema is version {found}, newer than this workgate understands \
+         (version {supported}); upgrade workgate or use a backup taken before the upgrade"
+    )]
+    Newer { found: u32, supported: u32 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The schema version of the open database.
+pub fn current_version(conn: &Connection) -> Result<u32, SchemaError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Fails when the database is newer than this binary.
+pub fn check_not_newer(conn: &Connection) -> Result<u32, SchemaError> {
+    let found = current_version(conn)?;
+    let supported = latest_version();
+    if found > supported {
+        return Err(SchemaError::Newer { found, supported });
+    }
+    Ok(found)
+}
+
+/// A migration that was applied by [`migrate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub from: u32,
+    pub to: u32,
+    pub description: &'static str,
+}
+
+/// Applies every pending migration, each in its own immediate transaction. Returns the steps
+/// applied (empty when the schema was already current).
+pub fn migrate(conn: &mut Connection) -> Result<Vec<Applied>, SchemaError> {
+    let mut applied = Vec::new();
+    for migration in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        let found = check_not_newer(&tx)?;
+        if found >= migration.version {
+            continue;
+        }
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+        tx.commit()?;
+        applied.push(Applied {
+            from: found,
+            to: migration.version,
+            description: migration.description,
+        });
+    }
+    Ok(applied)
+}

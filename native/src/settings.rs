@@ -1,0 +1,275 @@
+//! Where the data lives and how the engine is configured: command-line flags and environment
+//! variables mapped onto [`workgate_core::Config`].
+//!
+//! Names follow Argilla's where Argilla had the setting (`ARGILLA_HOME_PATH`,
+//! `ARGILLA_DATABASE_URL`, `ARGILLA_LOCAL_AUTH_*`), so an existing deployment's environment
+//! keeps working; workgate's own settings are `WORKGATE_*`.
+
+use std::path::{Path, PathBuf};
+
+use workgate_core::credentials::PasswordCost;
+use workgate_core::{Config, DefaultUserConfig};
+
+pub const ENV_HOME: &str = "ARGILLA_HOME_PATH";
+pub const ENV_DATABASE_URL: &str = "ARGILLA_DATABASE_URL";
+pub const ENV_USERS_DB_FILE: &str = "ARGILLA_LOCAL_AUTH_USERS_DB_FILE";
+pub const ENV_SECRET_KEY: &str = "ARGILLA_LOCAL_AUTH_SECRET_KEY";
+pub const ENV_TOKEN_EXPIRATION: &str = "ARGILLA_LOCAL_AUTH_TOKEN_EXPIRATION_IN_MINUTES";
+pub const ENV_DEFAULT_USER_ENABLED: &str = "WORKGATE_DEFAULT_USER_ENABLED";
+pub const ENV_DEFAULT_USER_PASSWORD: &str = "WORKGATE_DEFAULT_USER_PASSWORD";
+pub const ENV_DEFAULT_USER_API_KEY: &str = "WORKGATE_DEFAULT_USER_API_KEY";
+pub const ENV_PASSWORD_COST: &str = "WORKGATE_PASSWORD_COST";
+
+/// The `--help` section that lists every environment variable.
+pub const ENVIRONMENT_HELP: &str = "\
+Environment variables:
+  ARGILLA_HOME_PATH            Data directory (same as --home; default ~/.workgate)
+  ARGILLA_DATABASE_URL         sqlite:///PATH (relative) or sqlite:////ABSOLUTE/PATH; default
+                               <home>/workgate.db. Other schemes are refused.
+  ARGILLA_LOCAL_AUTH_USERS_DB_FILE
+                               YAML file read by `users migrate` (default .users.yml)
+  ARGILLA_LOCAL_AUTH_SECRET_KEY
+                               Bearer-token signing secret; when unset, one is generated once
+                               and kept in the database
+  ARGILLA_LOCAL_AUTH_TOKEN_EXPIRATION_IN_MINUTES
+                               Bearer-token lifetime in minutes (default 1440 = 24 h)
+  WORKGATE_DEFAULT_USER_ENABLED
+                               true/false: create the default admin `argilla` on an empty
+                               database at start (default true)
+  WORKGATE_DEFAULT_USER_PASSWORD
+                               The default admin's password (default 1234)
+  WORKGATE_DEFAULT_USER_API_KEY
+                               The default admin's API key (default argilla.apikey)
+  WORKGATE_PASSWORD_COST       Argon2id cost of new password hashes, m=KiB,t=passes,p=lanes
+                               (default m=19456,t=2,p=1, OWASP's recommendation)
+  RUST_LOG                     Log filter for the server's log on stderr (default info)";
+
+/// A setting that could not be used. Displays as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+/// Everything the host reads from flags and the environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The data directory.
+    pub home: PathBuf,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    pub config: Config,
+}
+
+/// A source of environment variables (the process environment, or a map in tests).
+pub trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment. Empty values count as unset.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Environment for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl Settings {
+    /// Reads the settings. `home` and `database_url` are the command-line values, which win over
+    /// the environment (clap already folds `ARGILLA_HOME_PATH`/`ARGILLA_DATABASE_URL` into them;
+    /// the environment is read again here so that library callers get the same rules).
+    pub fn load(
+        home: Option<PathBuf>,
+        database_url: Option<String>,
+        env: &dyn Environment,
+    ) -> Result<Settings, SettingsError> {
+        let home = match home.or_else(|| env.var(ENV_HOME).map(PathBuf::from)) {
+            Some(home) => home,
+            None => default_home()?,
+        };
+        let database = match database_url.or_else(|| env.var(ENV_DATABASE_URL)) {
+            Some(url) => database_path_from_url(&url)?,
+            None => home.join("workgate.db"),
+        };
+
+        let mut config = Config::default();
+        if let Some(cost) = env.var(ENV_PASSWORD_COST) {
+            config.password_cost = PasswordCost::parse(&cost)
+                .map_err(|e| SettingsError(format!("{ENV_PASSWORD_COST}: {e}")))?;
+        }
+        if let Some(minutes) = env.var(ENV_TOKEN_EXPIRATION) {
+            let minutes: i64 = minutes
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m| (1..=525_600 * 10).contains(m))
+                .ok_or_else(|| {
+                    SettingsError(format!(
+                        "{ENV_TOKEN_EXPIRATION} must be a whole number of minutes between 1 and \
+                         5256000, got {minutes:?}"
+                    ))
+                })?;
+            config.token_ttl_secs = minutes * 60;
+        }
+        if let Some(secret) = env.var(ENV_SECRET_KEY) {
+            config.token_secret = Some(secret.into_bytes());
+        }
+        let defaults = DefaultUserConfig::default();
+        config.default_user = DefaultUserConfig {
+            enabled: match env.var(ENV_DEFAULT_USER_ENABLED) {
+                Some(v) => parse_bool(&v).ok_or_else(|| {
+                    SettingsError(format!(
+                        "{ENV_DEFAULT_USER_ENABLED} must be true or false, got {v:?}"
+                    ))
+                })?,
+                None => defaults.enabled,
+            },
+            password: env
+                .var(ENV_DEFAULT_USER_PASSWORD)
+                .unwrap_or(defaults.password),
+            api_key: env
+                .var(ENV_DEFAULT_USER_API_KEY)
+                .unwrap_or(defaults.api_key),
+            username: defaults.username,
+        };
+        Ok(Settings {
+            home,
+            database,
+            config,
+        })
+    }
+
+    /// Creates the data directory and the database's directory.
+    pub fn create_dirs(&self) -> Result<(), SettingsError> {
+        for dir in [Some(self.home.as_path()), self.database.parent()]
+            .into_iter()
+            .flatten()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                SettingsError(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `~/.workgate`.
+fn default_home() -> Result<PathBuf, SettingsError> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| Path::new(&h).join(".workgate"))
+        .ok_or_else(|| {
+            SettingsError(format!(
+                "cannot find the home directory (HOME is unset); pass --home or set {ENV_HOME}"
+            ))
+        })
+}
+
+/// The file named by an SQLAlchemy-style SQLite URL: `sqlite:///relative.db` or
+/// `sqlite:////absolute/path.db` (Argilla's own default has four slashes). A query string
+/// (`?check_same_thread=False`) is ignored. The URL itself is never echoed in errors: other
+/// schemes' URLs carry passwords.
+pub fn database_path_from_url(url: &str) -> Result<PathBuf, SettingsError> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(SettingsError(format!(
+            "{ENV_DATABASE_URL} is not a URL; expected sqlite:///PATH"
+        )));
+    };
+    let base_scheme = scheme.split('+').next().unwrap_or(scheme);
+    if !base_scheme.eq_ignore_ascii_case("sqlite") {
+        return Err(SettingsError(format!(
+            "unsupported database URL scheme {scheme:?}: workgate stores its data in SQLite; \
+             use sqlite:///PATH"
+        )));
+    }
+    let Some(path) = rest.strip_prefix('/') else {
+        return Err(SettingsError(format!(
+            "{ENV_DATABASE_URL} must name a file: sqlite:///PATH"
+        )));
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(SettingsError(format!(
+            "{ENV_DATABASE_URL} must name a database file; in-memory SQLite is not supported"
+        )));
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            database_path_from_url("sqlite:////var/lib/wg.db?check_same_thread=False").unwrap(),
+            PathBuf::from("/var/lib/wg.db")
+        );
+        assert_eq!(
+            database_path_from_url("sqlite:///data/wg.db").unwrap(),
+            PathBuf::from("data/wg.db")
+        );
+        let err = database_path_from_url("postgresql://u:secret@db/argilla").unwrap_err();
+        assert!(
+            err.0
+                .contains("unsupported database URL scheme \"postgresql\"")
+        );
+        assert!(!err.0.contains("secret"));
+        assert!(database_path_from_url("sqlite://").is_err());
+        assert!(database_path_from_url("sqlite:///:memory:").is_err());
+    }
+
+    #[test]
+    fn environment_maps_onto_config() {
+        let env = [
+            (ENV_HOME, "/srv/wg"),
+            (ENV_PASSWORD_COST, "m=64,t=1,p=1"),
+            (ENV_TOKEN_EXPIRATION, "30"),
+            (ENV_SECRET_KEY, "s3cret"),
+            (ENV_DEFAULT_USER_ENABLED, "false"),
+            (ENV_DEFAULT_USER_PASSWORD, "another-password"),
+        ];
+        let s = Settings::load(None, None, &env).unwrap();
+        assert_eq!(s.home, PathBuf::from("/srv/wg"));
+        assert_eq!(s.database, PathBuf::from("/srv/wg/workgate.db"));
+        assert_eq!(s.config.password_cost.memory_kib, 64);
+        assert_eq!(s.config.token_ttl_secs, 1800);
+        assert_eq!(s.config.token_secret.as_deref(), Some(&b"s3cret"[..]));
+        assert!(!s.config.default_user.enabled);
+        assert_eq!(s.config.default_user.password, "another-password");
+        assert_eq!(s.config.default_user.api_key, "argilla.apikey");
+
+        let flag = Settings::load(Some("/other".into()), None, &env).unwrap();
+        assert_eq!(flag.home, PathBuf::from("/other"));
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        for env in [
+            [(ENV_PASSWORD_COST, "m=1")],
+            [(ENV_TOKEN_EXPIRATION, "soon")],
+            [(ENV_DEFAULT_USER_ENABLED, "maybe")],
+        ] {
+            let err = Settings::load(Some("/h".into()), None, &env).unwrap_err();
+            assert!(!err.0.contains('\n'), "{err}");
+        }
+    }
+}

@@ -1,0 +1,806 @@
+//! [`SqliteStore`]: core's [`Store`] on one SQLite file.
+//!
+//! - One writer connection behind a mutex; every write is one `BEGIN IMMEDIATE` transaction
+//!   (so checks such as "is this the last admin?" and the change they guard cannot interleave
+//!   with another writer, in this process or another one sharing the file).
+//! - A pool of reader connections. WAL lets readers run beside the writer, so reads scale
+//!   across cores.
+//! - SQLite calls block, so they run off the async workers: writes on tokio's blocking pool
+//!   (they may wait for the file lock), reads via [`tokio::task::block_in_place`] on a
+//!   multi-threaded runtime (an indexed read takes microseconds, and a blocking-pool round trip
+//!   would cost more than the query) or the blocking pool otherwise.
+//! - Statements are prepared once per connection (`prepare_cached`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
+use uuid::Uuid;
+use workgate_core::credentials::ApiKeyDigest;
+use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
+use workgate_core::{Role, Store, StoreError, StoreResult, Timestamp};
+
+use crate::schema::{self, Applied, SchemaError};
+
+/// How long a connection waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 32;
+/// Prepared statements cached per connection.
+const STATEMENT_CACHE: usize = 64;
+
+const SETTING_TOKEN_SECRET: &str = "token_secret";
+
+/// The SQLite store. Cheap to clone (shared connections).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Fails on a database newer than this binary.
+    pub fn open(path: &Path) -> Result<(SqliteStore, Vec<Applied>), OpenError> {
+        let mut writer = open_connection(path, false)?;
+        schema::check_not_newer(&writer)?;
+        let applied = schema::migrate(&mut writer)?;
+        let store = SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        };
+        Ok((store, applied))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> StoreResult<u32> {
+        let conn = self.inner.writer.lock().map_err(|_| poisoned())?;
+        schema::current_version(&conn).map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    /// Runs `f` on a reader connection, off the async workers.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        run_blocking(move || {
+            let conn = inner.take_reader()?;
+            let result = f(&conn);
+            inner.put_reader(conn);
+            result
+        })
+        .await
+    }
+
+    /// Runs `f` in one immediate transaction on the writer connection, on the blocking pool.
+    /// The transaction commits when `f` succeeds and rolls back otherwise.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(|_| poisoned())?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(value)
+        })
+        .await;
+        joined.map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> StoreResult<Connection> {
+        if let Some(conn) = self.readers.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(conn);
+        }
+        open_connection(&self.path, true).map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    fn put_reader(&self, conn: Connection) {
+        if let Ok(mut idle) = self.readers.lock()
+            && idle.len() < MAX_IDLE_READERS
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Runs blocking work without stalling an async worker thread.
+async fn run_blocking<T, F>(f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?,
+        Err(_) => f(),
+    }
+}
+
+fn open_connection(path: &Path, reader: bool) -> Result<Connection, OpenError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let wrap = |source| OpenError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(wrap)?;
+    configure(&conn, reader).map_err(wrap)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, reader: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // WAL is a property of the file; setting it from every connection is harmless.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!(
+                "could not switch the database to WAL mode (got {mode})"
+            )),
+        ));
+    }
+    // FULL: a commit is on disk before the API answers, even across a power cut.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 268435456;",
+    )?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("sqlite store lock poisoned".into())
+}
+
+/// The name of the UNIQUE constraint a failed statement broke, e.g. `users.username`.
+fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(err, Some(msg))
+            if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            msg.strip_prefix("UNIQUE constraint failed: ")
+        }
+        _ => None,
+    }
+}
+
+fn conversion(msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+const USER_COLUMNS: &str = "u.id, u.username, u.first_name, u.last_name, u.role, u.password_hash, \
+     u.api_key_digest, u.api_key_prefix, u.security_stamp, u.disabled, u.inserted_at, u.updated_at";
+
+const WORKSPACE_COLUMNS: &str = "w.id, w.name, w.inserted_at, w.updated_at";
+
+fn uuid_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Uuid> {
+    let text = row.get_ref(idx)?.as_str()?;
+    Uuid::parse_str(text).map_err(|e| conversion(format!("bad uuid {text:?}: {e}")))
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let role_text = row.get_ref(4)?.as_str()?;
+    let role =
+        Role::parse(role_text).ok_or_else(|| conversion(format!("bad role {role_text:?}")))?;
+    let digest_bytes = row.get_ref(6)?.as_blob()?;
+    let digest: [u8; 32] = digest_bytes
+        .try_into()
+        .map_err(|_| conversion("API key digest is not 32 bytes".into()))?;
+    Ok(User {
+        id: uuid_at(row, 0)?,
+        username: row.get(1)?,
+        first_name: row.get(2)?,
+        last_name: row.get(3)?,
+        role,
+        password_hash: row.get(5)?,
+        api_key_digest: ApiKeyDigest(digest),
+        api_key_prefix: row.get(7)?,
+        security_stamp: row.get(8)?,
+        disabled: row.get(9)?,
+        inserted_at: Timestamp(row.get(10)?),
+        updated_at: Timestamp(row.get(11)?),
+    })
+}
+
+fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: uuid_at(row, 0)?,
+        name: row.get(1)?,
+        inserted_at: Timestamp(row.get(2)?),
+        updated_at: Timestamp(row.get(3)?),
+    })
+}
+
+fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let actor_id = match row.get_ref(2)?.as_str_or_null()? {
+        Some(text) => {
+            Some(Uuid::parse_str(text).map_err(|e| conversion(format!("bad uuid {text:?}: {e}")))?)
+        }
+        None => None,
+    };
+    Ok(AuditEntry {
+        id: uuid_at(row, 0)?,
+        at: Timestamp(row.get(1)?),
+        actor_id,
+        actor: row.get(3)?,
+        action: row.get(4)?,
+        target_type: row.get(5)?,
+        target_id: uuid_at(row, 6)?,
+        target_name: row.get(7)?,
+        detail: row.get(8)?,
+    })
+}
+
+fn failures_from_row(row: &Row<'_>) -> rusqlite::Result<LoginFailures> {
+    Ok(LoginFailures {
+        count: row.get(0)?,
+        first_at: row.get::<_, Option<i64>>(1)?.map(Timestamp),
+        last_at: row.get::<_, Option<i64>>(2)?.map(Timestamp),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries shared by several operations
+
+fn user_where(
+    conn: &Connection,
+    clause: &str,
+    key: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE {clause}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    stmt.query_row([key], user_from_row)
+        .optional()
+        .map_err(backend)
+}
+
+fn user_by_id(conn: &Connection, id: Uuid) -> StoreResult<Option<User>> {
+    user_where(conn, "u.id = ?1", &id.to_string())
+}
+
+fn workspace_where(
+    conn: &Connection,
+    clause: &str,
+    key: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<Workspace>> {
+    let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE {clause}");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    stmt.query_row([key], workspace_from_row)
+        .optional()
+        .map_err(backend)
+}
+
+fn seq_of(conn: &Connection, table: &str, id: Uuid) -> StoreResult<Option<i64>> {
+    let sql = format!("SELECT seq FROM {table} WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    stmt.query_row([id.to_string()], |r| r.get(0))
+        .optional()
+        .map_err(backend)
+}
+
+fn active_admins(conn: &Connection) -> StoreResult<i64> {
+    let mut stmt = conn
+        .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+        .map_err(backend)?;
+    stmt.query_row([], |r| r.get(0)).map_err(backend)
+}
+
+/// Inserts a user and joins (creating if needed) its workspaces, inside `tx`.
+fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
+    let NewUser { user, workspaces } = new;
+    let taken = {
+        let mut stmt = tx
+            .prepare_cached("SELECT 1 FROM users WHERE username = ?1")
+            .map_err(backend)?;
+        stmt.exists([&user.username]).map_err(backend)?
+    };
+    if taken {
+        return Err(StoreError::UsernameTaken(user.username));
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
+             api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::params![
+                user.id.to_string(),
+                user.username,
+                user.first_name,
+                user.last_name,
+                user.role.as_str(),
+                user.password_hash,
+                &user.api_key_digest.0[..],
+                user.api_key_prefix,
+                user.security_stamp,
+                user.disabled,
+                user.inserted_at.micros(),
+                user.updated_at.micros(),
+            ])
+        });
+    if let Err(e) = inserted {
+        return Err(match unique_violation(&e) {
+            Some("users.username") => StoreError::UsernameTaken(user.username),
+            Some("users.api_key_digest") => StoreError::Backend("API key digest collision".into()),
+            _ => backend(e),
+        });
+    }
+    let user_seq = tx.last_insert_rowid();
+    for ws in workspaces {
+        tx.prepare_cached(
+            "INSERT INTO workspaces (id, name, inserted_at, updated_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::params![
+                ws.id.to_string(),
+                ws.name,
+                ws.inserted_at.micros(),
+                ws.updated_at.micros()
+            ])
+        })
+        .map_err(backend)?;
+        let ws_seq: i64 = tx
+            .prepare_cached("SELECT seq FROM workspaces WHERE name = ?1")
+            .and_then(|mut stmt| stmt.query_row([&ws.name], |r| r.get(0)))
+            .map_err(backend)?;
+        tx.prepare_cached(
+            "INSERT INTO memberships (workspace_seq, user_seq, inserted_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::params![
+                ws_seq,
+                user_seq,
+                user.inserted_at.micros()
+            ])
+        })
+        .map_err(backend)?;
+    }
+    Ok(user)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trait
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT count(*) FROM users")
+                .map_err(backend)?;
+            let n: i64 = stmt.query_row([], |r| r.get(0)).map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.read(move |conn| user_by_id(conn, id)).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_string();
+        self.read(move |conn| user_where(conn, "u.username = ?1", &username))
+            .await
+    }
+
+    async fn user_by_api_key(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
+        let digest = *digest;
+        self.read(move |conn| user_where(conn, "u.api_key_digest = ?1", &&digest.0[..]))
+            .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.inserted_at, u.seq");
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt.query_map([], user_from_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        self.write(move |tx| insert_user(tx, new)).await
+    }
+
+    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+        self.write(move |tx| {
+            let mut created = Vec::with_capacity(batch.len());
+            for new in batch {
+                created.push(insert_user(tx, new)?);
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: User) -> StoreResult<User> {
+        self.write(move |tx| {
+            let Some(old) = user_by_id(tx, user.id)? else {
+                return Err(StoreError::UserNotFound(user.id));
+            };
+            if old.is_active_admin() && !user.is_active_admin() && active_admins(tx)? <= 1 {
+                return Err(StoreError::LastAdmin);
+            }
+            let stored = User {
+                id: old.id,
+                username: old.username,
+                inserted_at: old.inserted_at,
+                ..user
+            };
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE users SET first_name = ?2, last_name = ?3, role = ?4, \
+                     password_hash = ?5, api_key_digest = ?6, api_key_prefix = ?7, \
+                     security_stamp = ?8, disabled = ?9, updated_at = ?10 WHERE id = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(rusqlite::params![
+                        stored.id.to_string(),
+                        stored.first_name,
+                        stored.last_name,
+                        stored.role.as_str(),
+                        stored.password_hash,
+                        &stored.api_key_digest.0[..],
+                        stored.api_key_prefix,
+                        stored.security_stamp,
+                        stored.disabled,
+                        stored.updated_at.micros(),
+                    ])
+                });
+            if let Err(e) = updated {
+                return Err(match unique_violation(&e) {
+                    Some("users.api_key_digest") => {
+                        StoreError::Backend("API key digest collision".into())
+                    }
+                    _ => backend(e),
+                });
+            }
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+        self.write(move |tx| {
+            let Some(user) = user_by_id(tx, id)? else {
+                return Err(StoreError::UserNotFound(id));
+            };
+            if user.is_active_admin() && active_admins(tx)? <= 1 {
+                return Err(StoreError::LastAdmin);
+            }
+            // Memberships go with it (ON DELETE CASCADE).
+            tx.prepare_cached("DELETE FROM users WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute([id.to_string()]))
+                .map_err(backend)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM workspaces w ORDER BY w.inserted_at, w.seq"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt.query_map([], workspace_from_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn workspace_by_id(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
+        self.read(move |conn| workspace_where(conn, "w.id = ?1", &id.to_string()))
+            .await
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        let name = name.to_string();
+        self.read(move |conn| workspace_where(conn, "w.name = ?1", &name))
+            .await
+    }
+
+    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+        self.write(move |tx| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO workspaces (id, name, inserted_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(rusqlite::params![
+                        workspace.id.to_string(),
+                        workspace.name,
+                        workspace.inserted_at.micros(),
+                        workspace.updated_at.micros()
+                    ])
+                });
+            match inserted {
+                Ok(_) => Ok(workspace),
+                Err(e) if unique_violation(&e) == Some("workspaces.name") => {
+                    Err(StoreError::WorkspaceNameTaken(workspace.name))
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+        self.write(move |tx| {
+            let Some(ws) = workspace_where(tx, "w.id = ?1", &id.to_string())? else {
+                return Err(StoreError::WorkspaceNotFound(id));
+            };
+            tx.prepare_cached("DELETE FROM workspaces WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute([id.to_string()]))
+                .map_err(backend)?;
+            Ok(ws)
+        })
+        .await
+    }
+
+    async fn workspaces_of(&self, user: Uuid) -> StoreResult<Vec<Workspace>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM memberships m \
+                 JOIN workspaces w ON w.seq = m.workspace_seq \
+                 WHERE m.user_seq = (SELECT seq FROM users WHERE id = ?1) ORDER BY m.seq"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map([user.to_string()], workspace_from_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn members_of(&self, workspace: Uuid) -> StoreResult<Vec<User>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM memberships m JOIN users u ON u.seq = m.user_seq \
+                 WHERE m.workspace_seq = (SELECT seq FROM workspaces WHERE id = ?1) \
+                 ORDER BY m.seq"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map([workspace.to_string()], user_from_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
+        self.write(move |tx| {
+            let ws_seq = seq_of(tx, "workspaces", workspace)?
+                .ok_or(StoreError::WorkspaceNotFound(workspace))?;
+            let user_seq = seq_of(tx, "users", user)?.ok_or(StoreError::UserNotFound(user))?;
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO memberships (workspace_seq, user_seq, inserted_at) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(rusqlite::params![ws_seq, user_seq, at.micros()])
+                });
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(e) if unique_violation(&e).is_some() => {
+                    Err(StoreError::AlreadyMember { workspace, user })
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+        self.write(move |tx| {
+            let removed = tx
+                .prepare_cached(
+                    "DELETE FROM memberships \
+                     WHERE workspace_seq = (SELECT seq FROM workspaces WHERE id = ?1) \
+                       AND user_seq = (SELECT seq FROM users WHERE id = ?2)",
+                )
+                .and_then(|mut stmt| stmt.execute([workspace.to_string(), user.to_string()]))
+                .map_err(backend)?;
+            if removed == 0 {
+                return Err(StoreError::NotMember { workspace, user });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO audit_log (id, at, actor_id, actor, action, target_type, target_id, \
+                 target_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(rusqlite::params![
+                    entry.id.to_string(),
+                    entry.at.micros(),
+                    entry.actor_id.map(|id| id.to_string()),
+                    entry.actor,
+                    entry.action,
+                    entry.target_type,
+                    entry.target_id.to_string(),
+                    entry.target_name,
+                    entry.detail,
+                ])
+            })
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit(&self, limit: u32, offset: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, at, actor_id, actor, action, target_type, target_id, \
+                     target_name, detail FROM audit_log ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([limit, offset], audit_from_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
+        let username = username.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT count, first_at, last_at FROM login_failures WHERE username = ?1",
+                )
+                .map_err(backend)?;
+            let found = stmt
+                .query_row([&username], failures_from_row)
+                .optional()
+                .map_err(backend)?;
+            Ok(found.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        now: Timestamp,
+        window_secs: i64,
+    ) -> StoreResult<LoginFailures> {
+        let username = username.to_string();
+        self.write(move |tx| {
+            let current = tx
+                .prepare_cached(
+                    "SELECT count, first_at, last_at FROM login_failures WHERE username = ?1",
+                )
+                .and_then(|mut stmt| stmt.query_row([&username], failures_from_row).optional())
+                .map_err(backend)?
+                .unwrap_or_default();
+            let next = current.after_failure(now, window_secs);
+            tx.prepare_cached(
+                "INSERT INTO login_failures (username, count, first_at, last_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username) DO UPDATE SET \
+                 count = excluded.count, first_at = excluded.first_at, last_at = excluded.last_at",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(rusqlite::params![
+                    username,
+                    next.count,
+                    next.first_at.map(Timestamp::micros),
+                    next.last_at.map(Timestamp::micros),
+                ])
+            })
+            .map_err(backend)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
+        let username = username.to_string();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM login_failures WHERE username = ?1")
+                .and_then(|mut stmt| stmt.execute([&username]))
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            )
+            .and_then(|mut stmt| stmt.execute(rusqlite::params![SETTING_TOKEN_SECRET, candidate]))
+            .map_err(backend)?;
+            tx.prepare_cached("SELECT value FROM settings WHERE key = ?1")
+                .and_then(|mut stmt| stmt.query_row([SETTING_TOKEN_SECRET], |r| r.get(0)))
+                .map_err(backend)
+        })
+        .await
+    }
+}
