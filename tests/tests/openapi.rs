@@ -1,0 +1,90 @@
+//! The service describes itself: `/api/_info`, `/api/_status` and the OpenAPI 3 description at
+//! `/api/docs/spec.json`, which must describe every endpoint this suite speaks to.
+
+use workgate_conformance::endpoints::ENDPOINTS;
+use workgate_conformance::*;
+
+fn t() -> &'static Target {
+    Target::shared()
+}
+
+#[test]
+fn info_reports_the_workgate_version_without_authentication() {
+    let answer = t().get("/api/_info").send();
+    let body = answer.expect(200);
+    assert!(
+        body["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+}
+
+#[test]
+fn status_reports_the_version_and_the_store_without_authentication() {
+    let answer = t().get("/api/_status").send();
+    let body = answer.expect(200);
+    let info = t().get("/api/_info").send();
+    assert_eq!(body["version"], info.expect(200)["version"]);
+    let kind = body["storage"]["kind"].as_str().unwrap_or_default();
+    assert!(["memory", "sqlite", "kv"].contains(&kind), "{body}");
+    assert_eq!(body["storage"]["ok"], true, "{body}");
+    if !t().is_http() {
+        assert_eq!(kind, "memory");
+    }
+}
+
+fn spec() -> Value {
+    let answer = t()
+        .get("/api/docs/spec.json")
+        .key(DEFAULT_ADMIN_KEY)
+        .send();
+    answer.expect(200).clone()
+}
+
+#[test]
+fn the_description_is_openapi_3_json() {
+    let spec = spec();
+    let version = spec["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3."), "openapi = {version:?}");
+    assert!(spec["info"]["title"].is_string(), "info.title");
+    assert!(spec["paths"].is_object(), "paths");
+}
+
+#[test]
+fn the_description_lists_every_endpoint_of_the_suite() {
+    let spec = spec();
+    let missing: Vec<String> = ENDPOINTS
+        .iter()
+        .filter(|e| {
+            spec["paths"][e.path][e.method.to_ascii_lowercase()]
+                .as_object()
+                .is_none()
+        })
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert!(missing.is_empty(), "not described: {missing:#?}");
+}
+
+#[test]
+fn the_description_names_the_path_parameters() {
+    let spec = spec();
+    for endpoint in ENDPOINTS.iter().filter(|e| e.path.contains('{')) {
+        let operation = &spec["paths"][endpoint.path][endpoint.method.to_ascii_lowercase()];
+        let mut declared: Vec<&str> = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(spec["paths"][endpoint.path]["parameters"].as_array().into_iter().flatten())
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        declared.sort_unstable();
+        let mut wanted: Vec<&str> = endpoint
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        wanted.sort_unstable();
+        assert_eq!(declared, wanted, "{} {}", endpoint.method, endpoint.path);
+    }
+}
