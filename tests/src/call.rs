@@ -94,9 +94,12 @@ impl<'t> Call<'t> {
                 self.method
             );
         }
-        let mut answer =
-            self.target
-                .exchange(&self.method, &self.path_and_query, &self.headers, &self.body);
+        let mut answer = self.target.exchange(
+            &self.method,
+            &self.path_and_query,
+            &self.headers,
+            &self.body,
+        );
         answer.request = format!("{} {}", self.method, self.path_and_query);
         answer
     }

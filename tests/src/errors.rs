@@ -40,7 +40,10 @@ pub fn not_found(kind: &str, name: &str) -> Value {
 
 /// 409 `EntityAlreadyExistsError`; `kind` is `User` or `Workspace`.
 pub fn already_exists(kind: &str, name: &str) -> Value {
-    envelope("EntityAlreadyExistsError", json!({"name": name, "type": kind}))
+    envelope(
+        "EntityAlreadyExistsError",
+        json!({"name": name, "type": kind}),
+    )
 }
 
 /// 422 `ValidationError` with these items, in this order.

@@ -34,7 +34,10 @@ type TestEngine = Engine<MemoryStore, TestPlatform>;
 
 enum Host {
     InProcess(Arc<TestEngine>),
-    Http { base_url: String, agent: ureq::Agent },
+    Http {
+        base_url: String,
+        agent: ureq::Agent,
+    },
 }
 
 /// A running workgate: requests are sent to it with [`Target::get`], [`Target::post`], ….

@@ -126,7 +126,9 @@ fn get_me_is_for_any_user() {
 
 #[test]
 fn my_workspaces_are_for_any_user() {
-    check([401, 200, 200, 200], |_, _| t().get("/api/v1/me/workspaces"));
+    check([401, 200, 200, 200], |_, _| {
+        t().get("/api/v1/me/workspaces")
+    });
 }
 
 #[test]
@@ -234,7 +236,9 @@ fn rotating_another_users_api_key_is_for_admins() {
 #[test]
 fn rotating_ones_own_api_key_is_for_any_user() {
     check([401, 200, 200, 200], |s, caller| {
-        let own_id = s.user(caller).map_or(s.target.id.as_str(), |u| u.id.as_str());
+        let own_id = s
+            .user(caller)
+            .map_or(s.target.id.as_str(), |u| u.id.as_str());
         t().post(&format!("/api/users/{own_id}/api-key"))
     });
 }

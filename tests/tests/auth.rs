@@ -28,9 +28,17 @@ fn the_api_key_header_authenticates_the_owner_of_the_key() {
 #[test]
 fn the_api_key_header_name_is_case_insensitive() {
     let user = t().create_user("annotator");
-    for name in ["x-argilla-api-key", "X-ARGILLA-API-KEY", "x-Argilla-Api-key"] {
+    for name in [
+        "x-argilla-api-key",
+        "X-ARGILLA-API-KEY",
+        "x-Argilla-Api-key",
+    ] {
         let answer = t().get("/api/me").header(name, &user.api_key).send();
-        assert_eq!(answer.expect(200)["username"], user.username.as_str(), "{name}");
+        assert_eq!(
+            answer.expect(200)["username"],
+            user.username.as_str(),
+            "{name}"
+        );
     }
 }
 
@@ -158,7 +166,11 @@ fn the_bearer_scheme_is_case_insensitive() {
             .get("/api/me")
             .header("Authorization", &format!("{scheme} {token}"))
             .send();
-        assert_eq!(answer.expect(200)["username"], user.username.as_str(), "{scheme}");
+        assert_eq!(
+            answer.expect(200)["username"],
+            user.username.as_str(),
+            "{scheme}"
+        );
     }
 }
 
@@ -343,7 +355,11 @@ fn login_refuses_any_other_grant_type() {
         let body = answer.expect(422);
         let items = body["detail"]["params"]["errors"].as_array().unwrap();
         assert_eq!(items.len(), 1, "{grant_type}: {body}");
-        assert_eq!(items[0]["loc"], json!(["body", "grant_type"]), "{grant_type}");
+        assert_eq!(
+            items[0]["loc"],
+            json!(["body", "grant_type"]),
+            "{grant_type}"
+        );
     }
 }
 

@@ -160,7 +160,9 @@ fn unknown_fields_in_request_bodies_are_ignored() {
     let answer = t()
         .post("/api/workspaces")
         .key(DEFAULT_ADMIN_KEY)
-        .json(&json!({"name": name, "colour": "blue", "id": "00000000-0000-4000-8000-000000000000"}))
+        .json(
+            &json!({"name": name, "colour": "blue", "id": "00000000-0000-4000-8000-000000000000"}),
+        )
         .send();
     assert_eq!(answer.expect(200)["name"], name.as_str());
     assert_ne!(answer.json["id"], "00000000-0000-4000-8000-000000000000");

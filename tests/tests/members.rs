@@ -179,3 +179,13 @@ fn membership_shows_in_the_members_own_lists() {
     let listed = t().get("/api/workspaces").key(&annotator.api_key).send();
     assert!(position_of(listed.expect(200), "id", &workspace.id).is_some());
 }
+
+#[test]
+fn removing_from_a_missing_workspace_is_404_naming_the_user_id() {
+    // As Argilla: the membership is looked up as one thing, and a missing one names the user.
+    let user = t().create_user("annotator");
+    t().delete(&member_path(&random_id(), &user.id))
+        .key(DEFAULT_ADMIN_KEY)
+        .send()
+        .expect_json(404, &errors::not_found("User", &user.id));
+}

@@ -34,10 +34,7 @@ fn status_reports_the_version_and_the_store_without_authentication() {
 }
 
 fn spec() -> Value {
-    let answer = t()
-        .get("/api/docs/spec.json")
-        .key(DEFAULT_ADMIN_KEY)
-        .send();
+    let answer = t().get("/api/docs/spec.json").key(DEFAULT_ADMIN_KEY).send();
     answer.expect(200).clone()
 }
 
@@ -74,7 +71,12 @@ fn the_description_names_the_path_parameters() {
             .as_array()
             .into_iter()
             .flatten()
-            .chain(spec["paths"][endpoint.path]["parameters"].as_array().into_iter().flatten())
+            .chain(
+                spec["paths"][endpoint.path]["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten(),
+            )
             .filter(|p| p["in"] == "path")
             .filter_map(|p| p["name"].as_str())
             .collect();

@@ -75,7 +75,10 @@ fn other_users_keys_are_masked() {
     let listed_self = &users[position_of(users, "id", &admin.id).unwrap()];
     assert_eq!(listed_self["api_key"], admin.api_key.as_str());
     let listed_default = &users[position_of(users, "username", "argilla").unwrap()];
-    assert_eq!(listed_default["api_key"], masked(DEFAULT_ADMIN_KEY).as_str());
+    assert_eq!(
+        listed_default["api_key"],
+        masked(DEFAULT_ADMIN_KEY).as_str()
+    );
 }
 
 #[test]
@@ -258,7 +261,11 @@ fn a_disabled_user_can_be_enabled_again() {
             .json(&json!({"disabled": disabled}))
             .send()
             .expect(200);
-        assert_eq!(t().whoami_by_key(&user.api_key), whoami, "disabled={disabled}");
+        assert_eq!(
+            t().whoami_by_key(&user.api_key),
+            whoami,
+            "disabled={disabled}"
+        );
     }
 }
 
@@ -322,8 +329,14 @@ fn creating_a_user_is_audited_with_actor_and_target() {
         .iter()
         .find(|e| e["action"] == "user.create")
         .unwrap_or_else(|| panic!("a user.create entry for {}: {entries:?}", created.id));
-    assert!(is_uuid_v4(entry["id"].as_str().unwrap_or_default()), "{entry}");
-    assert!(is_timestamp(entry["at"].as_str().unwrap_or_default()), "{entry}");
+    assert!(
+        is_uuid_v4(entry["id"].as_str().unwrap_or_default()),
+        "{entry}"
+    );
+    assert!(
+        is_timestamp(entry["at"].as_str().unwrap_or_default()),
+        "{entry}"
+    );
     assert_eq!(entry["actor"], admin.username.as_str());
     assert_eq!(entry["actor_id"], admin.id.as_str());
     assert_eq!(entry["target_name"], created.username.as_str());
@@ -359,7 +372,12 @@ fn every_change_is_audited_newest_first() {
         .expect(200);
     let entries: Vec<Value> = audit_entries_for(&user.id)
         .into_iter()
-        .filter(|e| e["action"].as_str().unwrap_or_default().starts_with("user."))
+        .filter(|e| {
+            e["action"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("user.")
+        })
         .collect();
     assert_eq!(
         actions(&entries),
@@ -381,10 +399,13 @@ fn workspace_changes_are_audited() {
     let user = t().create_user("annotator");
     let workspace = t().create_workspace();
     t().add_member(&workspace.id, &user.id);
-    t().delete(&format!("/api/workspaces/{}/users/{}", workspace.id, user.id))
-        .key(DEFAULT_ADMIN_KEY)
-        .send()
-        .expect(200);
+    t().delete(&format!(
+        "/api/workspaces/{}/users/{}",
+        workspace.id, user.id
+    ))
+    .key(DEFAULT_ADMIN_KEY)
+    .send()
+    .expect(200);
     t().delete(&format!("/api/workspaces/{}", workspace.id))
         .key(DEFAULT_ADMIN_KEY)
         .send()
@@ -392,7 +413,12 @@ fn workspace_changes_are_audited() {
     // A membership entry may name the workspace or the user as its target.
     let mut entries = audit_entries_for(&workspace.id);
     entries.extend(audit_entries_for(&user.id));
-    entries.retain(|e| e["action"].as_str().unwrap_or_default().starts_with("workspace."));
+    entries.retain(|e| {
+        e["action"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("workspace.")
+    });
     entries.sort_by(|a, b| b["at"].as_str().cmp(&a["at"].as_str()));
     let created = entries
         .iter()
@@ -503,11 +529,14 @@ fn the_personal_workspace_of_an_existing_user_cannot_be_deleted() {
 fn expect_last_admin_refusal(answer: &Answer) {
     let body = answer.expect(403);
     assert_eq!(
-        body["detail"]["code"], "argilla.api.errors::ForbiddenOperationError",
+        body["detail"]["code"],
+        "argilla.api.errors::ForbiddenOperationError",
         "{}",
         answer.text()
     );
-    let sentence = body["detail"]["params"]["detail"].as_str().unwrap_or_default();
+    let sentence = body["detail"]["params"]["detail"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         sentence.to_lowercase().contains("admin") && sentence != "Operation not allowed",
         "a sentence saying why: {sentence:?}"
@@ -530,7 +559,10 @@ fn the_last_admin_cannot_be_deleted() {
             .key(DEFAULT_ADMIN_KEY)
             .send(),
     );
-    assert_eq!(t.whoami_by_key(DEFAULT_ADMIN_KEY).as_deref(), Some("argilla"));
+    assert_eq!(
+        t.whoami_by_key(DEFAULT_ADMIN_KEY).as_deref(),
+        Some("argilla")
+    );
 }
 
 #[test]
@@ -684,7 +716,10 @@ fn a_lock_lasts_30_seconds_then_doubles_with_each_further_failure() {
     let relocked = login_answer(&t, &user.username, &user.password);
     relocked.expect(429);
     let retry_after = retry_after_header(&relocked);
-    assert!((31..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        (31..=60).contains(&retry_after),
+        "Retry-After {retry_after}"
+    );
     t.advance_clock(61);
     login_answer(&t, &user.username, &user.password).expect(200);
 }

@@ -12,7 +12,11 @@ fn names(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("a list, got {list}"))
         .iter()
-        .map(|v| v.as_str().unwrap_or_else(|| panic!("a name, got {v}")).to_string())
+        .map(|v| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("a name, got {v}"))
+                .to_string()
+        })
         .collect()
 }
 
@@ -33,14 +37,19 @@ fn creating_a_user_answers_the_user_with_its_full_new_api_key() {
         }))
         .send();
     let user = answer.expect(200);
-    assert!(is_uuid_v4(user["id"].as_str().unwrap_or_default()), "{user}");
+    assert!(
+        is_uuid_v4(user["id"].as_str().unwrap_or_default()),
+        "{user}"
+    );
     assert_eq!(user["first_name"], "Grace");
     assert_eq!(user["last_name"], "Hopper");
     assert_eq!(user["full_name"], "Grace Hopper");
     assert_eq!(user["username"], username.as_str());
     assert_eq!(user["role"], "annotator");
     assert_eq!(user["workspaces"], json!([username]));
-    assert!(is_timestamp(user["inserted_at"].as_str().unwrap_or_default()));
+    assert!(is_timestamp(
+        user["inserted_at"].as_str().unwrap_or_default()
+    ));
     let key = user["api_key"].as_str().unwrap_or_default();
     assert!(!key.contains('…'), "the full key, not a masked one: {key}");
     assert_eq!(t().whoami_by_key(key), Some(username));
@@ -167,7 +176,10 @@ fn get_me_for_an_admin_lists_every_workspace_name() {
     let workspaces = names(&me.expect(200)["workspaces"]);
     assert!(workspaces.contains(&not_a_member_of.name), "{workspaces:?}");
     assert!(workspaces.contains(&admin.username), "{workspaces:?}");
-    assert!(workspaces.contains(&"argilla".to_string()), "{workspaces:?}");
+    assert!(
+        workspaces.contains(&"argilla".to_string()),
+        "{workspaces:?}"
+    );
 }
 
 #[test]

@@ -60,46 +60,60 @@ fn a_one_character_username_is_valid() {
 
 #[test]
 fn a_username_starting_with_a_dash_is_invalid() {
-    create_user_with("username", json!(format!("-{}", unique("u"))))
-        .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+    create_user_with("username", json!(format!("-{}", unique("u")))).expect_json(
+        422,
+        &validation(vec![bad_name(json!(["body", "username"]))]),
+    );
 }
 
 #[test]
 fn a_username_starting_with_an_underscore_is_invalid() {
-    create_user_with("username", json!(format!("_{}", unique("u"))))
-        .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+    create_user_with("username", json!(format!("_{}", unique("u")))).expect_json(
+        422,
+        &validation(vec![bad_name(json!(["body", "username"]))]),
+    );
 }
 
 #[test]
 fn a_username_with_upper_case_letters_is_invalid() {
-    create_user_with("username", json!(format!("Ab{}", unique("u"))))
-        .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+    create_user_with("username", json!(format!("Ab{}", unique("u")))).expect_json(
+        422,
+        &validation(vec![bad_name(json!(["body", "username"]))]),
+    );
 }
 
 #[test]
 fn a_username_with_a_trailing_newline_is_invalid() {
-    create_user_with("username", json!(format!("{}\n", unique("u"))))
-        .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+    create_user_with("username", json!(format!("{}\n", unique("u")))).expect_json(
+        422,
+        &validation(vec![bad_name(json!(["body", "username"]))]),
+    );
 }
 
 #[test]
 fn a_username_with_non_ascii_letters_is_invalid() {
-    create_user_with("username", json!(format!("josé{}", unique("u"))))
-        .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+    create_user_with("username", json!(format!("josé{}", unique("u")))).expect_json(
+        422,
+        &validation(vec![bad_name(json!(["body", "username"]))]),
+    );
 }
 
 #[test]
 fn a_username_with_spaces_or_dots_is_invalid() {
     for username in [format!("a b{}", unique("u")), format!("a.b{}", unique("u"))] {
-        create_user_with("username", json!(username))
-            .expect_json(422, &validation(vec![bad_name(json!(["body", "username"]))]));
+        create_user_with("username", json!(username)).expect_json(
+            422,
+            &validation(vec![bad_name(json!(["body", "username"]))]),
+        );
     }
 }
 
 #[test]
 fn an_empty_username_is_too_short() {
-    create_user_with("username", json!(""))
-        .expect_json(422, &validation(vec![too_short(json!(["body", "username"]), 1)]));
+    create_user_with("username", json!("")).expect_json(
+        422,
+        &validation(vec![too_short(json!(["body", "username"]), 1)]),
+    );
 }
 
 #[test]
@@ -116,7 +130,10 @@ fn a_missing_username_is_field_required() {
 #[test]
 fn workspace_names_follow_the_username_pattern() {
     let name = format!("7{}_x-", unique("ws"));
-    assert_eq!(create_workspace_named(&name).expect(200)["name"], name.as_str());
+    assert_eq!(
+        create_workspace_named(&name).expect(200)["name"],
+        name.as_str()
+    );
 }
 
 #[test]
@@ -136,8 +153,10 @@ fn invalid_workspace_names_are_422_regex() {
 
 #[test]
 fn an_empty_workspace_name_is_too_short() {
-    create_workspace_named("")
-        .expect_json(422, &validation(vec![too_short(json!(["body", "name"]), 1)]));
+    create_workspace_named("").expect_json(
+        422,
+        &validation(vec![too_short(json!(["body", "name"]), 1)]),
+    );
 }
 
 // ---- first_name and last_name ------------------------------------------------------------------
@@ -207,7 +226,10 @@ fn role_defaults_to_annotator() {
 #[test]
 fn role_admin_and_annotator_are_accepted() {
     for role in ["admin", "annotator"] {
-        assert_eq!(create_user_with("role", json!(role)).expect(200)["role"], role);
+        assert_eq!(
+            create_user_with("role", json!(role)).expect(200)["role"],
+            role
+        );
     }
 }
 
@@ -223,8 +245,10 @@ fn role_is_case_sensitive_and_closed() {
 
 #[test]
 fn a_password_of_7_characters_is_too_short() {
-    create_user_with("password", json!("1234567"))
-        .expect_json(422, &validation(vec![too_short(json!(["body", "password"]), 8)]));
+    create_user_with("password", json!("1234567")).expect_json(
+        422,
+        &validation(vec![too_short(json!(["body", "password"]), 8)]),
+    );
 }
 
 #[test]
@@ -236,16 +260,20 @@ fn passwords_of_8_and_100_characters_are_accepted() {
 
 #[test]
 fn a_password_of_101_characters_is_too_long() {
-    create_user_with("password", json!("p".repeat(101)))
-        .expect_json(422, &validation(vec![too_long(json!(["body", "password"]), 100)]));
+    create_user_with("password", json!("p".repeat(101))).expect_json(
+        422,
+        &validation(vec![too_long(json!(["body", "password"]), 100)]),
+    );
 }
 
 #[test]
 fn password_length_counts_characters_not_bytes() {
     create_user_with("password", json!("é".repeat(8))).expect(200);
     create_user_with("password", json!("é".repeat(100))).expect(200);
-    create_user_with("password", json!("é".repeat(7)))
-        .expect_json(422, &validation(vec![too_short(json!(["body", "password"]), 8)]));
+    create_user_with("password", json!("é".repeat(7))).expect_json(
+        422,
+        &validation(vec![too_short(json!(["body", "password"]), 8)]),
+    );
 }
 
 #[test]

@@ -31,7 +31,11 @@ fn creating_a_workspace_answers_the_workspace() {
         workspace["inserted_at"].as_str().unwrap_or_default()
     ));
     assert_eq!(workspace["updated_at"], workspace["inserted_at"]);
-    assert_eq!(workspace.as_object().map(|o| o.len()), Some(4), "{workspace}");
+    assert_eq!(
+        workspace.as_object().map(|o| o.len()),
+        Some(4),
+        "{workspace}"
+    );
 }
 
 #[test]
@@ -115,7 +119,10 @@ fn my_workspaces_for_an_annotator_are_its_memberships() {
     let joined = t().create_workspace();
     let other = t().create_workspace();
     t().add_member(&joined.id, &annotator.id);
-    let answer = t().get("/api/v1/me/workspaces").key(&annotator.api_key).send();
+    let answer = t()
+        .get("/api/v1/me/workspaces")
+        .key(&annotator.api_key)
+        .send();
     let body = answer.expect(200);
     assert_eq!(
         item_names(&body["items"]),
