@@ -1,1 +1,151 @@
-//! Placeholder.
+//! # workgate-worker
+//!
+//! workgate on Cloudflare Workers. Like every host it only translates: a workers-rs request
+//! becomes a [`workgate_core::Request`], core's [`Engine`] answers it, and the answer becomes a
+//! workers-rs response. What this crate adds is where things live on Cloudflare:
+//!
+//! - [`kv_store::KvStore`]: core's `Store` on Workers KV (entities, indexes, ordering keys);
+//! - [`registry::Registry`]: a Durable Object that decides uniqueness of names and the
+//!   last-admin rule, which KV (no transactions, no compare-and-set) cannot;
+//! - [`throttle::LoginThrottle`]: a Durable Object per username that counts failed logins;
+//! - [`platform::WorkerPlatform`]: the clock and `crypto.getRandomValues`;
+//! - [`config`]: the engine's settings from vars and secrets.
+//!
+//! The web app's static files are served by Workers static assets (wrangler.toml `[assets]`);
+//! only `/api/*` reaches this code. README.md states the consistency guarantees.
+//!
+//! Everything is compiled for `wasm32` only; on other targets the crate is empty, so
+//! `cargo clippy --workspace` on the host does not build workers-rs.
+
+#![cfg(target_arch = "wasm32")]
+
+mod config;
+mod durable;
+mod keys;
+mod kv_store;
+mod platform;
+mod registry;
+#[cfg(feature = "store-suite")]
+mod store_suite_route;
+mod throttle;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use worker::{Context, Env, Headers, event};
+use workgate_core::Engine;
+
+use crate::kv_store::KvStore;
+use crate::platform::WorkerPlatform;
+
+pub use registry::Registry;
+pub use throttle::LoginThrottle;
+
+type WorkerEngine = Engine<KvStore, WorkerPlatform>;
+
+thread_local! {
+    /// One engine per isolate: it caches the token secret and the decoy hash, and the
+    /// bindings it holds are the same objects for every request of the isolate.
+    static ENGINE: RefCell<Option<Rc<WorkerEngine>>> = const { RefCell::new(None) };
+    /// Whether this isolate has made sure the default user exists. Bootstrapping is
+    /// idempotent (the registry refuses a second `argilla`), so once per isolate is enough.
+    static BOOTSTRAPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The isolate's engine, created on first use.
+fn engine(env: &Env) -> Result<Rc<WorkerEngine>, String> {
+    if let Some(engine) = ENGINE.with_borrow(|e| e.clone()) {
+        return Ok(engine);
+    }
+    let config = config::load(env)?;
+    let store = KvStore::new(env.clone(), platform::now).map_err(|e| e.to_string())?;
+    let engine = Rc::new(Engine::new(store, WorkerPlatform, config));
+    ENGINE.with_borrow_mut(|e| *e = Some(engine.clone()));
+    Ok(engine)
+}
+
+/// Creates the default user in an empty store (API.md section 8), once per isolate.
+async fn bootstrap(engine: &WorkerEngine) {
+    if BOOTSTRAPPED.get() {
+        return;
+    }
+    let default_user = &engine.config().default_user;
+    let defaults = workgate_core::DefaultUserConfig::default();
+    if default_user.enabled
+        && (default_user.password == defaults.password || default_user.api_key == defaults.api_key)
+    {
+        worker::console_warn!(
+            "workgate: the default user `{}` still has the default password or API key; set \
+             WORKGATE_DEFAULT_USER_PASSWORD and WORKGATE_DEFAULT_USER_API_KEY (wrangler secret put)",
+            default_user.username
+        );
+    }
+    match engine.bootstrap_default_user().await {
+        Ok(_) => BOOTSTRAPPED.set(true),
+        // Not fatal: the API answers anyway, and the next request tries again.
+        Err(e) => worker::console_error!("workgate: bootstrapping the default user failed: {e}"),
+    }
+}
+
+#[event(fetch)]
+async fn fetch(
+    mut req: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    let engine = match engine(&env) {
+        Ok(engine) => engine,
+        Err(message) => {
+            worker::console_error!("workgate: configuration error: {message}");
+            return configuration_error(&message);
+        }
+    };
+    bootstrap(&engine).await;
+
+    #[cfg(feature = "store-suite")]
+    if req.path() == store_suite_route::PATH
+        && config::setting(&env, config::STORE_SUITE).as_deref() == Some("1")
+    {
+        return store_suite_route::run(&env).await;
+    }
+
+    let request = into_core(&mut req).await?;
+    let response = engine.handle(request).await;
+    from_core(response)
+}
+
+/// workers-rs request → core request.
+async fn into_core(req: &mut worker::Request) -> worker::Result<workgate_core::Request> {
+    let url = req.url()?;
+    Ok(workgate_core::Request {
+        method: req.method().to_string().to_ascii_uppercase(),
+        path: url.path().to_string(),
+        query: url.query().map(str::to_string),
+        headers: req.headers().entries().collect(),
+        body: req.bytes().await.unwrap_or_default(),
+    })
+}
+
+/// Core response → workers-rs response.
+fn from_core(response: workgate_core::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    Ok(worker::Response::builder()
+        .with_status(response.status)
+        .with_headers(headers)
+        .fixed(response.body))
+}
+
+/// A 500 in API.md's error shape, for settings the engine cannot start with. The message
+/// names the setting, never its value.
+fn configuration_error(message: &str) -> worker::Result<worker::Response> {
+    let body = serde_json::json!({
+        "detail": {
+            "code": "argilla.api.errors::GenericServerError",
+            "params": {"type": "ConfigurationError", "message": message}
+        }
+    });
+    Ok(worker::Response::from_json(&body)?.with_status(500))
+}

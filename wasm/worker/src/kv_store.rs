@@ -1,0 +1,797 @@
+//! [`Store`] on Workers KV, with the `Registry` and `LoginThrottle` Durable Objects for what KV
+//! cannot do (uniqueness, the last-admin rule, counting).
+//!
+//! How it stays consistent without transactions (README.md has the full statement):
+//! - **Entities are the commit point.** Every write puts index and ordering keys first and the
+//!   entity last; every delete removes the entity first and the other keys after. Readers go
+//!   index → entity and ordering key → entity, and drop anything whose entity is missing or
+//!   disagrees (other name, other key digest, other ordering stamp). A write that fails halfway
+//!   therefore leaves only keys that no reader returns.
+//! - **Names are reserved in the `Registry`** before anything is written to KV, and the
+//!   reservation is marked committed after. A reservation whose entity never appeared (or whose
+//!   entity was deleted without the release getting through) is reclaimed by the next creator
+//!   of that name once it is older than [`RECLAIM_AFTER_MS`].
+//! - **Memberships** are one key per (workspace, user) pair, so concurrent adds cannot
+//!   duplicate one; its two ordering keys carry a stamp that the pair key names.
+
+use futures_util::future::try_join_all;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+use worker::Env;
+use worker::kv::KvStore as Kv;
+use workgate_core::credentials::ApiKeyDigest;
+use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
+use workgate_core::{Store, StoreError, StoreResult, Timestamp};
+
+use crate::keys::{
+    self, AuditRecord, FORMAT, IdRecord, MemberRecord, Stamps, UserRecord, WorkspaceRecord,
+};
+use crate::registry::{self, Answer, Claim, Holder, NameKind, Op};
+use crate::throttle;
+
+/// The KV binding in wrangler.toml.
+pub const BINDING: &str = "WORKGATE_KV";
+
+/// A name reservation this old whose entity is not in KV is abandoned and may be taken over.
+/// Far longer than KV needs to propagate a write (about 60 s) and than any request runs.
+pub const RECLAIM_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// KV allows at most 1024 bytes of metadata per key.
+const METADATA_LIMIT: usize = 1024;
+
+/// Records that carry a format version.
+trait Versioned {
+    fn version(&self) -> u32;
+}
+macro_rules! versioned {
+    ($($t:ty),*) => {$(impl Versioned for $t { fn version(&self) -> u32 { self.v } })*};
+}
+versioned!(
+    UserRecord,
+    WorkspaceRecord,
+    IdRecord,
+    MemberRecord,
+    AuditRecord
+);
+
+fn backend(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("{context}: {e}"))
+}
+
+/// The KV-backed store. One per isolate; `now` is the wall clock (stamps and reservation
+/// ages only: every timestamp that ends up in an entity comes from core).
+pub struct KvStore {
+    env: Env,
+    kv: Kv,
+    /// Prepended to every KV key and Durable Object name: empty in production; the store
+    /// suite gives each case its own prefix, which makes a fresh, empty store.
+    prefix: String,
+    stamps: Stamps,
+    now: fn() -> Timestamp,
+}
+
+impl KvStore {
+    pub fn new(env: Env, now: fn() -> Timestamp) -> worker::Result<Self> {
+        Self::with_prefix(env, now, String::new())
+    }
+
+    /// A store whose keys and Durable Objects all live under `prefix`.
+    pub fn with_prefix(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Result<Self> {
+        let kv = env.kv(BINDING)?;
+        Ok(KvStore {
+            env,
+            kv,
+            prefix,
+            stamps: Stamps::new(),
+            now,
+        })
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.now)().micros() / 1000
+    }
+
+    // ----- raw KV -----
+
+    async fn get<T: DeserializeOwned + Versioned>(&self, key: &str) -> StoreResult<Option<T>> {
+        let record: Option<T> = self
+            .kv
+            .get(&self.full(key))
+            .json()
+            .await
+            .map_err(|e| backend(key, e))?;
+        match record {
+            Some(r) if r.version() != FORMAT => Err(StoreError::Backend(format!(
+                "{key}: record format {} (this build reads {FORMAT})",
+                r.version()
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    async fn put(&self, key: &str, value: &impl Serialize) -> StoreResult<()> {
+        let text = serde_json::to_string(value).map_err(|e| backend(key, e))?;
+        self.kv
+            .put(&self.full(key), text)
+            .map_err(|e| backend(key, e))?
+            .execute()
+            .await
+            .map_err(|e| backend(key, e))
+    }
+
+    /// An ordering key: only its name matters.
+    async fn put_marker(&self, key: &str) -> StoreResult<()> {
+        self.kv
+            .put(&self.full(key), "")
+            .map_err(|e| backend(key, e))?
+            .execute()
+            .await
+            .map_err(|e| backend(key, e))
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.kv
+            .delete(&self.full(key))
+            .await
+            .map_err(|e| backend(key, e))
+    }
+
+    /// Every key under `prefix` (with metadata), in key order, following list cursors.
+    async fn list(
+        &self,
+        prefix: &str,
+        stop_after: Option<usize>,
+    ) -> StoreResult<Vec<(String, Option<serde_json::Value>)>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut list = self.kv.list().prefix(self.full(prefix));
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = list.execute().await.map_err(|e| backend(prefix, e))?;
+            let ours = self.prefix.len();
+            out.extend(page.keys.into_iter().map(|k| {
+                (
+                    k.name.get(ours..).unwrap_or_default().to_string(),
+                    k.metadata,
+                )
+            }));
+            if stop_after.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            match page.cursor {
+                Some(c) if !page.list_complete && !c.is_empty() => cursor = Some(c),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// `(stamp, id)` of every ordering key under `prefix`.
+    async fn ordering(&self, prefix: &str) -> StoreResult<Vec<(String, Uuid)>> {
+        Ok(self
+            .list(prefix, None)
+            .await?
+            .iter()
+            .filter_map(|(k, _)| keys::stamp_and_id(k, prefix).map(|(s, id)| (s.to_string(), id)))
+            .collect())
+    }
+
+    // ----- entities -----
+
+    async fn user_record(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        let record: Option<UserRecord> = self.get(&keys::user(id)).await?;
+        Ok(record.filter(|r| r.user.id == id))
+    }
+
+    async fn workspace_record(&self, id: Uuid) -> StoreResult<Option<WorkspaceRecord>> {
+        let record: Option<WorkspaceRecord> = self.get(&keys::workspace(id)).await?;
+        Ok(record.filter(|r| r.workspace.id == id))
+    }
+
+    /// The entities named by ordering keys, dropping keys that are not their entity's current
+    /// ones (leftovers of failed or superseded writes).
+    async fn users_in_order(&self, prefix: &str) -> StoreResult<Vec<User>> {
+        let order = self.ordering(prefix).await?;
+        let records = try_join_all(order.iter().map(|(_, id)| self.user_record(*id))).await?;
+        Ok(order
+            .iter()
+            .zip(records)
+            .filter_map(|((stamp, _), r)| r.filter(|r| &r.order == stamp).map(|r| r.user))
+            .collect())
+    }
+
+    async fn workspaces_in_order(&self, prefix: &str) -> StoreResult<Vec<Workspace>> {
+        let order = self.ordering(prefix).await?;
+        let records = try_join_all(order.iter().map(|(_, id)| self.workspace_record(*id))).await?;
+        Ok(order
+            .iter()
+            .zip(records)
+            .filter_map(|((stamp, _), r)| r.filter(|r| &r.order == stamp).map(|r| r.workspace))
+            .collect())
+    }
+
+    /// Whether the membership pair exists with this ordering stamp.
+    async fn member_with_stamp(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        stamp: &str,
+    ) -> StoreResult<bool> {
+        let pair: Option<MemberRecord> = self.get(&keys::member(workspace, user)).await?;
+        Ok(pair.is_some_and(|p| p.order == stamp))
+    }
+
+    // ----- registry -----
+
+    async fn registry(&self, op: &Op) -> StoreResult<Answer> {
+        registry::call(&self.env, &self.prefix, op)
+            .await
+            .map_err(|e| backend("registry", e))
+    }
+
+    /// Whether `holder`'s reservation of a name is abandoned: old, and its entity is not in KV.
+    async fn abandoned(&self, kind: NameKind, holder: Holder) -> StoreResult<bool> {
+        if self.now_ms() - holder.at_ms < RECLAIM_AFTER_MS {
+            return Ok(false);
+        }
+        Ok(match kind {
+            NameKind::User => self.user_record(holder.id).await?.is_none(),
+            NameKind::Workspace => self.workspace_record(holder.id).await?.is_none(),
+        })
+    }
+
+    async fn takeover(&self, claim: &Claim, previous: Uuid) -> StoreResult<bool> {
+        let op = Op::Takeover {
+            claim: claim.clone(),
+            previous,
+            now_ms: self.now_ms(),
+        };
+        Ok(matches!(self.registry(&op).await?, Answer::Done))
+    }
+
+    /// Reserves all `claims` or none, taking over abandoned reservations. Per claim, the
+    /// name's holder: the claim's own id, or for a joined workspace the existing one.
+    async fn reserve(&self, claims: &[Claim]) -> StoreResult<Vec<Holder>> {
+        for _ in 0..3 {
+            let op = Op::Reserve {
+                claims: claims.to_vec(),
+                now_ms: self.now_ms(),
+            };
+            match self.registry(&op).await? {
+                Answer::Reserved { holders } => {
+                    let mut out = Vec::with_capacity(holders.len());
+                    for (claim, holder) in claims.iter().zip(holders) {
+                        // A joined workspace whose creator gave up: make it ours.
+                        if holder.id != claim.id
+                            && self.abandoned(claim.kind, holder).await?
+                            && self.takeover(claim, holder.id).await?
+                        {
+                            out.push(Holder {
+                                id: claim.id,
+                                ..holder
+                            });
+                        } else {
+                            out.push(holder);
+                        }
+                    }
+                    return Ok(out);
+                }
+                Answer::Taken { kind, name, holder } => {
+                    let claim = claims
+                        .iter()
+                        .find(|c| c.kind == kind && c.name == name)
+                        .ok_or_else(|| backend("registry", "answer names no claim"))?;
+                    if !(self.abandoned(kind, holder).await?
+                        && self.takeover(claim, holder.id).await?)
+                    {
+                        return Err(match kind {
+                            NameKind::User => StoreError::UsernameTaken(name),
+                            NameKind::Workspace => StoreError::WorkspaceNameTaken(name),
+                        });
+                    }
+                }
+                other => return Err(backend("registry", format!("unexpected {other:?}"))),
+            }
+        }
+        Err(backend("registry", "reservation kept moving"))
+    }
+
+    async fn set_admin(&self, id: Uuid, active: bool) -> StoreResult<()> {
+        match self.registry(&Op::SetAdmin { id, active }).await? {
+            Answer::Done => Ok(()),
+            Answer::LastAdmin => Err(StoreError::LastAdmin),
+            other => Err(backend("registry", format!("unexpected {other:?}"))),
+        }
+    }
+
+    // ----- writes -----
+
+    /// Writes a workspace: ordering key, name index, then the entity.
+    async fn write_workspace(&self, workspace: &Workspace) -> StoreResult<()> {
+        let stamp = self.stamps.next(workspace.inserted_at, (self.now)());
+        self.put_marker(&keys::workspace_order(&stamp, workspace.id))
+            .await?;
+        self.put(
+            &keys::workspace_name(&workspace.name),
+            &IdRecord {
+                v: FORMAT,
+                id: workspace.id,
+            },
+        )
+        .await?;
+        self.put(
+            &keys::workspace(workspace.id),
+            &WorkspaceRecord {
+                v: FORMAT,
+                workspace: workspace.clone(),
+                order: stamp,
+            },
+        )
+        .await
+    }
+
+    /// Writes a membership: both ordering keys, then the pair key.
+    async fn write_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
+        let stamp = self.stamps.next(at, (self.now)());
+        self.put_marker(&keys::workspace_member(workspace, &stamp, user))
+            .await?;
+        self.put_marker(&keys::user_workspace(user, &stamp, workspace))
+            .await?;
+        self.put(
+            &keys::member(workspace, user),
+            &MemberRecord {
+                v: FORMAT,
+                at,
+                order: stamp,
+            },
+        )
+        .await
+    }
+
+    /// Removes a membership: the pair key, then its ordering keys.
+    async fn remove_member_keys(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        stamp: &str,
+    ) -> StoreResult<()> {
+        self.delete(&keys::member(workspace, user)).await?;
+        self.delete(&keys::workspace_member(workspace, stamp, user))
+            .await?;
+        self.delete(&keys::user_workspace(user, stamp, workspace))
+            .await
+    }
+
+    /// Fails if another live user holds this API-key digest (keys are 256 random bits, so
+    /// this only guards against a configured key being reused).
+    async fn check_key_free(&self, digest: &ApiKeyDigest, owner: Uuid) -> StoreResult<()> {
+        if let Some(other) = self.user_by_api_key(digest).await?
+            && other.id != owner
+        {
+            return Err(StoreError::Backend("API key digest collision".into()));
+        }
+        Ok(())
+    }
+
+    /// Creates the users of `batch` (reserved together), in order.
+    async fn create_batch(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+        let mut claims = Vec::new();
+        for new in &batch {
+            claims.push(Claim {
+                kind: NameKind::User,
+                name: new.user.username.clone(),
+                id: new.user.id,
+                join: false,
+            });
+            for ws in &new.workspaces {
+                claims.push(Claim {
+                    kind: NameKind::Workspace,
+                    name: ws.name.clone(),
+                    id: ws.id,
+                    join: true,
+                });
+            }
+        }
+        for new in &batch {
+            self.check_key_free(&new.user.api_key_digest, new.user.id)
+                .await?;
+        }
+        let holders = self.reserve(&claims).await?;
+
+        let mut holders = holders.into_iter();
+        let mut written_workspaces: Vec<Uuid> = Vec::new();
+        let mut created = Vec::with_capacity(batch.len());
+        for NewUser { user, workspaces } in batch {
+            holders.next(); // the username's
+            let mut joined: Vec<Uuid> = Vec::new();
+            for ws in workspaces {
+                let holder = holders
+                    .next()
+                    .ok_or_else(|| backend("registry", "too few holders"))?;
+                if holder.id == ws.id && !written_workspaces.contains(&ws.id) {
+                    self.write_workspace(&ws).await?;
+                    written_workspaces.push(ws.id);
+                }
+                if !joined.contains(&holder.id) {
+                    joined.push(holder.id);
+                }
+            }
+            for ws in &joined {
+                self.write_member(*ws, user.id, user.inserted_at).await?;
+            }
+            let stamp = self.stamps.next(user.inserted_at, (self.now)());
+            self.put_marker(&keys::user_order(&stamp, user.id)).await?;
+            self.put(
+                &keys::username(&user.username),
+                &IdRecord {
+                    v: FORMAT,
+                    id: user.id,
+                },
+            )
+            .await?;
+            self.put(
+                &keys::api_key(&user.api_key_digest),
+                &IdRecord {
+                    v: FORMAT,
+                    id: user.id,
+                },
+            )
+            .await?;
+            self.put(
+                &keys::user(user.id),
+                &UserRecord {
+                    v: FORMAT,
+                    user: user.clone(),
+                    order: stamp,
+                },
+            )
+            .await?;
+            created.push(user);
+        }
+
+        // Every entity is written: the reservations are final.
+        let commit = Op::Commit {
+            claims,
+            now_ms: self.now_ms(),
+        };
+        self.registry(&commit).await?;
+        for user in created.iter().filter(|u| u.is_active_admin()) {
+            self.set_admin(user.id, true).await?;
+        }
+        Ok(created)
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Store for KvStore {
+    fn kind(&self) -> &'static str {
+        "kv"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.kv
+            .get("ping")
+            .text()
+            .await
+            .map(|_| ())
+            .map_err(|e| backend("ping", e))
+    }
+
+    async fn user_count(&self) -> StoreResult<u64> {
+        Ok(self.users().await?.len() as u64)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        Ok(self.user_record(id).await?.map(|r| r.user))
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let Some(index) = self.get::<IdRecord>(&keys::username(username)).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .user_by_id(index.id)
+            .await?
+            .filter(|u| u.username == username))
+    }
+
+    async fn user_by_api_key(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
+        let Some(index) = self.get::<IdRecord>(&keys::api_key(digest)).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .user_by_id(index.id)
+            .await?
+            .filter(|u| u.api_key_digest == *digest))
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.users_in_order(keys::USERS_BY_TIME).await
+    }
+
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        let mut created = self.create_batch(vec![new]).await?;
+        created
+            .pop()
+            .ok_or_else(|| backend("create_user", "nothing created"))
+    }
+
+    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+        self.create_batch(batch).await
+    }
+
+    async fn update_user(&self, user: User) -> StoreResult<User> {
+        let Some(old) = self.user_record(user.id).await? else {
+            return Err(StoreError::UserNotFound(user.id));
+        };
+        let stored = User {
+            id: old.user.id,
+            username: old.user.username.clone(),
+            inserted_at: old.user.inserted_at,
+            ..user
+        };
+        // The registry decides the last-admin rule; a demotion is recorded there first, so
+        // its admin set never holds someone who is not an admin in KV.
+        if !stored.is_active_admin() {
+            self.set_admin(stored.id, false).await?;
+        }
+        let key_changed = old.user.api_key_digest != stored.api_key_digest;
+        if key_changed {
+            self.check_key_free(&stored.api_key_digest, stored.id)
+                .await?;
+            self.put(
+                &keys::api_key(&stored.api_key_digest),
+                &IdRecord {
+                    v: FORMAT,
+                    id: stored.id,
+                },
+            )
+            .await?;
+        }
+        self.put(
+            &keys::user(stored.id),
+            &UserRecord {
+                v: FORMAT,
+                user: stored.clone(),
+                order: old.order,
+            },
+        )
+        .await?;
+        if key_changed {
+            // Already dead: readers check the entity's digest.
+            self.delete(&keys::api_key(&old.user.api_key_digest))
+                .await?;
+        }
+        if stored.is_active_admin() {
+            self.set_admin(stored.id, true).await?;
+        }
+        Ok(stored)
+    }
+
+    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+        let Some(old) = self.user_record(id).await? else {
+            return Err(StoreError::UserNotFound(id));
+        };
+        self.set_admin(id, false).await?;
+        let user = old.user;
+        self.delete(&keys::user(id)).await?;
+        for (stamp, ws) in self.ordering(&keys::user_workspaces_prefix(id)).await? {
+            self.remove_member_keys(ws, id, &stamp).await?;
+        }
+        self.delete(&keys::username(&user.username)).await?;
+        self.delete(&keys::api_key(&user.api_key_digest)).await?;
+        self.delete(&keys::user_order(&old.order, id)).await?;
+        let release = Op::Release {
+            claims: vec![Claim {
+                kind: NameKind::User,
+                name: user.username.clone(),
+                id,
+                join: false,
+            }],
+        };
+        self.registry(&release).await?;
+        Ok(user)
+    }
+
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        self.workspaces_in_order(keys::WORKSPACES_BY_TIME).await
+    }
+
+    async fn workspace_by_id(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
+        Ok(self.workspace_record(id).await?.map(|r| r.workspace))
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        let Some(index) = self.get::<IdRecord>(&keys::workspace_name(name)).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .workspace_by_id(index.id)
+            .await?
+            .filter(|w| w.name == name))
+    }
+
+    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+        let claims = [Claim {
+            kind: NameKind::Workspace,
+            name: workspace.name.clone(),
+            id: workspace.id,
+            join: false,
+        }];
+        self.reserve(&claims).await?;
+        self.write_workspace(&workspace).await?;
+        let commit = Op::Commit {
+            claims: claims.to_vec(),
+            now_ms: self.now_ms(),
+        };
+        self.registry(&commit).await?;
+        Ok(workspace)
+    }
+
+    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+        let Some(old) = self.workspace_record(id).await? else {
+            return Err(StoreError::WorkspaceNotFound(id));
+        };
+        let ws = old.workspace;
+        self.delete(&keys::workspace(id)).await?;
+        for (stamp, user) in self.ordering(&keys::workspace_members_prefix(id)).await? {
+            self.remove_member_keys(id, user, &stamp).await?;
+        }
+        self.delete(&keys::workspace_name(&ws.name)).await?;
+        self.delete(&keys::workspace_order(&old.order, id)).await?;
+        let release = Op::Release {
+            claims: vec![Claim {
+                kind: NameKind::Workspace,
+                name: ws.name.clone(),
+                id,
+                join: false,
+            }],
+        };
+        self.registry(&release).await?;
+        Ok(ws)
+    }
+
+    async fn workspaces_of(&self, user: Uuid) -> StoreResult<Vec<Workspace>> {
+        let order = self.ordering(&keys::user_workspaces_prefix(user)).await?;
+        let found = try_join_all(order.iter().map(|(stamp, ws)| async move {
+            if !self.member_with_stamp(*ws, user, stamp).await? {
+                return Ok(None);
+            }
+            self.workspace_by_id(*ws).await
+        }))
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn members_of(&self, workspace: Uuid) -> StoreResult<Vec<User>> {
+        let order = self
+            .ordering(&keys::workspace_members_prefix(workspace))
+            .await?;
+        let found = try_join_all(order.iter().map(|(stamp, user)| async move {
+            if !self.member_with_stamp(workspace, *user, stamp).await? {
+                return Ok(None);
+            }
+            self.user_by_id(*user).await
+        }))
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
+        if self.workspace_record(workspace).await?.is_none() {
+            return Err(StoreError::WorkspaceNotFound(workspace));
+        }
+        if self.user_record(user).await?.is_none() {
+            return Err(StoreError::UserNotFound(user));
+        }
+        if self
+            .get::<MemberRecord>(&keys::member(workspace, user))
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::AlreadyMember { workspace, user });
+        }
+        self.write_member(workspace, user, at).await
+    }
+
+    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+        let Some(pair) = self
+            .get::<MemberRecord>(&keys::member(workspace, user))
+            .await?
+        else {
+            return Err(StoreError::NotMember { workspace, user });
+        };
+        self.remove_member_keys(workspace, user, &pair.order).await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        let stamp = self.stamps.next_reversed(entry.at, (self.now)());
+        let key = keys::audit(&stamp, entry.id);
+        let record = AuditRecord { v: FORMAT, entry };
+        let text = serde_json::to_string(&record).map_err(|e| backend(&key, e))?;
+        let mut put = self
+            .kv
+            .put(&self.full(&key), text.as_str())
+            .map_err(|e| backend(&key, e))?;
+        // Small entries ride along as metadata, so listing the log needs no reads.
+        if text.len() <= METADATA_LIMIT {
+            put = put.metadata(&record).map_err(|e| backend(&key, e))?;
+        }
+        put.execute().await.map_err(|e| backend(&key, e))
+    }
+
+    async fn audit(&self, limit: u32, offset: u32) -> StoreResult<Vec<AuditEntry>> {
+        let wanted = offset as usize + limit as usize;
+        let listed = self.list(keys::AUDIT, Some(wanted)).await?;
+        let page = listed
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize);
+        let records = try_join_all(page.map(|(key, metadata)| async move {
+            match metadata.and_then(|m| serde_json::from_value::<AuditRecord>(m).ok()) {
+                Some(r) if r.v == FORMAT => Ok(Some(r)),
+                _ => self.get::<AuditRecord>(&key).await,
+            }
+        }))
+        .await?;
+        Ok(records.into_iter().flatten().map(|r| r.entry).collect())
+    }
+
+    async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
+        throttle::call(&self.env, &self.full(username), &throttle::Op::Get)
+            .await
+            .map_err(|e| backend("login throttle", e))
+    }
+
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        now: Timestamp,
+        window_secs: i64,
+    ) -> StoreResult<LoginFailures> {
+        let op = throttle::Op::Record { now, window_secs };
+        throttle::call(&self.env, &self.full(username), &op)
+            .await
+            .map_err(|e| backend("login throttle", e))
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
+        throttle::call(&self.env, &self.full(username), &throttle::Op::Clear)
+            .await
+            .map(|_| ())
+            .map_err(|e| backend("login throttle", e))
+    }
+
+    async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let op = Op::TokenSecret {
+            candidate_hex: to_hex(&candidate),
+        };
+        match self.registry(&op).await? {
+            Answer::Secret { hex } => {
+                from_hex(&hex).ok_or_else(|| backend("registry", "token secret is not hex"))
+            }
+            other => Err(backend("registry", format!("unexpected {other:?}"))),
+        }
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

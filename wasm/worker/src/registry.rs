@@ -1,0 +1,245 @@
+//! The `Registry` Durable Object: the one place where uniqueness and the last-admin rule are
+//! decided, because KV has no transactions and no compare-and-set.
+//!
+//! A single instance (named `registry`) holds:
+//! - a reservation per username and per workspace name: `{id, at_ms, committed}`;
+//! - the set of user ids known to be enabled admins (a subset of the real set, see README.md);
+//! - the generated token signing secret.
+//!
+//! Only writes that create, rename-free delete or change the role of something come here
+//! (user and workspace creation and deletion, user updates); reads never do. A Durable Object
+//! runs one event at a time and its storage calls hold the input gate, so every operation
+//! below is atomic.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use worker::{DurableObject, Env, Request, Response, Result, State};
+
+use crate::durable;
+
+/// The Durable Object binding in wrangler.toml.
+pub const BINDING: &str = "REGISTRY";
+/// The name of the single instance.
+const INSTANCE: &str = "registry";
+
+/// Which kind of name a reservation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameKind {
+    User,
+    Workspace,
+}
+
+/// A request to hold `name` for entity `id`. With `join`, a name already held is not a
+/// conflict: the answer names its holder instead (a user joining an existing workspace).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claim {
+    pub kind: NameKind,
+    pub name: String,
+    pub id: Uuid,
+    pub join: bool,
+}
+
+impl Claim {
+    fn storage_key(&self) -> String {
+        name_key(self.kind, &self.name)
+    }
+}
+
+fn name_key(kind: NameKind, name: &str) -> String {
+    match kind {
+        NameKind::User => format!("user:{name}"),
+        NameKind::Workspace => format!("workspace:{name}"),
+    }
+}
+
+/// Who holds a name, since when (milliseconds since the epoch), and whether the holder's
+/// entity was completely written to KV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub id: Uuid,
+    pub at_ms: i64,
+    pub committed: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// All claims or none.
+    Reserve { claims: Vec<Claim>, now_ms: i64 },
+    /// Marks the claims' names as fully written (only where `id` still holds them).
+    Commit { claims: Vec<Claim>, now_ms: i64 },
+    /// Frees the claims' names (only where `id` still holds them).
+    Release { claims: Vec<Claim> },
+    /// Hands a name held by `previous` (an abandoned holder) to `claim.id`.
+    Takeover {
+        claim: Claim,
+        previous: Uuid,
+        now_ms: i64,
+    },
+    /// Records whether user `id` is an enabled admin; refuses to drop the last one.
+    SetAdmin { id: Uuid, active: bool },
+    /// The token secret: the stored one, else `candidate_hex`, stored.
+    TokenSecret { candidate_hex: String },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Answer {
+    Done,
+    /// Per claim, in order: the name's holder after the call (the claim's own id, or the
+    /// existing holder of a joined name).
+    Reserved {
+        holders: Vec<Holder>,
+    },
+    Taken {
+        kind: NameKind,
+        name: String,
+        holder: Holder,
+    },
+    /// `SetAdmin { active: false }` on the only admin left.
+    LastAdmin,
+    Secret {
+        hex: String,
+    },
+    /// `Takeover` found another holder than `previous`.
+    Moved,
+}
+
+#[worker::durable_object(fetch)]
+pub struct Registry {
+    state: State,
+}
+
+impl DurableObject for Registry {
+    fn new(state: State, _env: Env) -> Self {
+        Registry { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op: Op = req.json().await?;
+        Response::from_json(&self.apply(op).await?)
+    }
+}
+
+impl Registry {
+    async fn apply(&self, op: Op) -> Result<Answer> {
+        let storage = self.state.storage();
+        match op {
+            Op::Reserve { claims, now_ms } => {
+                let mut written: Vec<String> = Vec::new();
+                let mut holders = Vec::with_capacity(claims.len());
+                for claim in &claims {
+                    let key = claim.storage_key();
+                    match storage.get::<Holder>(&key).await? {
+                        // A retry of our own reservation.
+                        Some(h) if h.id == claim.id => holders.push(h),
+                        Some(h) if claim.join => holders.push(h),
+                        Some(holder) => {
+                            if !written.is_empty() {
+                                storage.delete_multiple(written).await?;
+                            }
+                            return Ok(Answer::Taken {
+                                kind: claim.kind,
+                                name: claim.name.clone(),
+                                holder,
+                            });
+                        }
+                        None => {
+                            let h = Holder {
+                                id: claim.id,
+                                at_ms: now_ms,
+                                committed: false,
+                            };
+                            storage.put(&key, h).await?;
+                            written.push(key);
+                            holders.push(h);
+                        }
+                    }
+                }
+                Ok(Answer::Reserved { holders })
+            }
+            Op::Commit { claims, now_ms } => {
+                for claim in &claims {
+                    let key = claim.storage_key();
+                    if let Some(h) = storage.get::<Holder>(&key).await?
+                        && h.id == claim.id
+                        && !h.committed
+                    {
+                        let h = Holder {
+                            committed: true,
+                            at_ms: now_ms,
+                            ..h
+                        };
+                        storage.put(&key, h).await?;
+                    }
+                }
+                Ok(Answer::Done)
+            }
+            Op::Release { claims } => {
+                for claim in &claims {
+                    let key = claim.storage_key();
+                    if let Some(h) = storage.get::<Holder>(&key).await?
+                        && h.id == claim.id
+                    {
+                        storage.delete(&key).await?;
+                    }
+                }
+                Ok(Answer::Done)
+            }
+            Op::Takeover {
+                claim,
+                previous,
+                now_ms,
+            } => {
+                let key = claim.storage_key();
+                match storage.get::<Holder>(&key).await? {
+                    Some(h) if h.id != previous => Ok(Answer::Moved),
+                    _ => {
+                        let h = Holder {
+                            id: claim.id,
+                            at_ms: now_ms,
+                            committed: false,
+                        };
+                        storage.put(&key, h).await?;
+                        Ok(Answer::Done)
+                    }
+                }
+            }
+            Op::SetAdmin { id, active } => {
+                let mut admins: Vec<Uuid> = storage.get("admins").await?.unwrap_or_default();
+                let present = admins.contains(&id);
+                if active && !present {
+                    admins.push(id);
+                } else if !active && present {
+                    if admins.len() == 1 {
+                        return Ok(Answer::LastAdmin);
+                    }
+                    admins.retain(|a| *a != id);
+                } else {
+                    return Ok(Answer::Done);
+                }
+                storage.put("admins", admins).await?;
+                Ok(Answer::Done)
+            }
+            Op::TokenSecret { candidate_hex } => {
+                let hex = match storage.get::<String>("token_secret").await? {
+                    Some(hex) => hex,
+                    None => {
+                        storage.put("token_secret", &candidate_hex).await?;
+                        candidate_hex
+                    }
+                };
+                Ok(Answer::Secret { hex })
+            }
+        }
+    }
+}
+
+/// Sends one operation to the registry instance (of the store under `prefix`).
+pub async fn call(env: &Env, prefix: &str, op: &Op) -> Result<Answer> {
+    let stub = env
+        .durable_object(BINDING)?
+        .get_by_name(&format!("{prefix}{INSTANCE}"))?;
+    durable::call(&stub, op).await
+}
