@@ -1,0 +1,317 @@
+// End-to-end test of the web app in headless Debian chromium (playwright-core), against a
+// running workgate host that serves both the app and the API:
+//
+//   WORKGATE_BASE_URL=http://127.0.0.1:6990 WORKGATE_SCREENS=artifacts/screens/native \
+//     node --test www/e2e/app.test.mjs
+//
+// (`cargo xtask test` runs it against the native server and the local worker.) The server is
+// shared with other tests, so every name made here is random. Screenshots of the main screens
+// go to $WORKGATE_SCREENS.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = (process.env.WORKGATE_BASE_URL ?? "").replace(/\/$/, "");
+const SCREENS = process.env.WORKGATE_SCREENS ?? "";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+if (!BASE) throw new Error("set WORKGATE_BASE_URL to a running workgate host");
+if (SCREENS) mkdirSync(SCREENS, { recursive: true });
+
+const run = randomBytes(4).toString("hex");
+const annotator = { username: `ann-${run}`, password: `pw-${randomBytes(6).toString("hex")}`, first: "Ann", last: "Notator" };
+const xss = { username: `xss-${run}`, password: `pw-${randomBytes(6).toString("hex")}`, first: "<img src=x onerror=alert(1)>" };
+const team = `team-${run}`;
+let annotatorKey = null;
+
+let browser;
+let context;
+let page;
+const problems = []; // page errors, CSP violations, dialogs: none may happen
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // Failed HTTP requests (401, 403, 422...) are logged by the browser; they are expected here.
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console error: ${m.text()}`);
+  });
+  page.on("dialog", async (d) => {
+    problems.push(`dialog fired: ${d.type()} ${d.message()}`);
+    await d.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function shot(name) {
+  if (!SCREENS) return;
+  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+}
+
+async function open(hash = "") {
+  await page.goto(`${BASE}/${hash}`);
+  await page.waitForSelector("body[data-ready='1']");
+}
+
+async function signIn(username, password) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByTestId("sign-in").click();
+}
+
+async function signOut() {
+  await page.getByTestId("sign-out").click();
+  await page.getByTestId("login-form").waitFor();
+}
+
+async function token() {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem("workgate.session") ?? "null")?.token ?? null);
+}
+
+function noProblems() {
+  assert.deepEqual(problems, [], "no page errors, CSP violations or dialogs");
+}
+
+test("the page loads under the strict CSP and shows the sign-in form", async () => {
+  const response = await page.goto(`${BASE}/`);
+  const csp = response.headers()["content-security-policy"] ?? "";
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(csp, /style-src 'self'/);
+  await page.waitForSelector("body[data-ready='1']");
+  await page.getByTestId("login-form").waitFor();
+  await shot("01-sign-in");
+  noProblems();
+});
+
+test("the default admin signs in and is warned about the default password", async () => {
+  await signIn("argilla", "1234");
+  await page.getByTestId("profile-username").waitFor();
+  assert.equal(await page.getByTestId("profile-username").textContent(), "argilla");
+  assert.ok(await page.locator("#banner").isVisible(), "default-password banner");
+  assert.match(await page.locator("#banner").textContent(), /default password/);
+  for (const nav of ["profile", "workspaces", "users", "audit"]) {
+    assert.ok(await page.getByTestId(`nav-${nav}`).isVisible(), `admin sees ${nav}`);
+  }
+  await shot("02-admin-profile");
+  noProblems();
+});
+
+test("the admin creates an annotator and reads its one-time API key", async () => {
+  await page.getByTestId("nav-users").click();
+  const form = page.getByTestId("create-user-form");
+  await form.waitFor();
+  await form.getByLabel("First name").fill(annotator.first);
+  await form.getByLabel("Last name").fill(annotator.last);
+  await form.getByLabel("Username").fill(annotator.username);
+  await form.getByLabel("Role").selectOption("annotator");
+  await form.getByLabel("Password").fill(annotator.password);
+  await form.getByRole("button", { name: "Create user" }).click();
+  const key = page.getByTestId("one-time-key");
+  await key.waitFor();
+  annotatorKey = await key.textContent();
+  assert.ok(annotatorKey.length >= 16, `a full key: ${annotatorKey}`);
+  assert.ok(!annotatorKey.includes("…"), "not masked");
+  const card = await page.getByTestId("key-card").textContent();
+  assert.match(card, /shown only once/);
+  assert.match(card, /rg\.init\(/);
+  assert.ok(card.includes(`workspace="${annotator.username}"`));
+  const listed = await page.getByTestId("users-table").locator("span.username").allTextContents();
+  assert.ok(listed.includes(annotator.username), "listed");
+  await shot("03-admin-user-created");
+  noProblems();
+});
+
+test("a first name that looks like HTML is shown as text", async () => {
+  const form = page.getByTestId("create-user-form");
+  await form.getByLabel("First name").fill(xss.first);
+  await form.getByLabel("Username").fill(xss.username);
+  await form.getByLabel("Password").fill(xss.password);
+  await form.getByRole("button", { name: "Create user" }).click();
+  await page.getByTestId("one-time-key").waitFor();
+  const cell = page.getByTestId(`name-${xss.username}`);
+  await cell.waitFor();
+  assert.equal(await cell.textContent(), xss.first, "the text appears as typed");
+  assert.equal(await page.locator("main img").count(), 0, "no element was made from it");
+  await page.waitForTimeout(300); // an onerror would fire by now
+  noProblems();
+});
+
+test("a user error from the API is shown with its fields", async () => {
+  const form = page.getByTestId("create-user-form");
+  await form.getByLabel("First name").fill("Bad");
+  await form.getByLabel("Username").fill("Not Valid");
+  await form.getByLabel("Password").fill("short");
+  await form.getByRole("button", { name: "Create user" }).click();
+  const alert = page.locator(".card .alert.error");
+  await alert.waitFor();
+  const text = await alert.textContent();
+  assert.match(text, /Username/);
+  assert.match(text, /Password/);
+  await shot("04-admin-validation-error");
+  noProblems();
+});
+
+test("the admin deletes a user after confirming", async () => {
+  await page.getByTestId(`delete-${xss.username}`).click();
+  const dialog = page.getByTestId("confirm-delete-user");
+  await dialog.waitFor();
+  await shot("05-admin-confirm-delete");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "detached" });
+  assert.equal(await page.getByTestId(`name-${xss.username}`).count(), 1, "cancel keeps the user");
+  await page.getByTestId(`delete-${xss.username}`).click();
+  await page.getByTestId("confirm-delete-user").getByTestId("dialog-submit").click();
+  await page.locator(".flash .alert.success", { hasText: `${xss.username} was deleted.` }).waitFor();
+  assert.equal(await page.getByTestId(`name-${xss.username}`).count(), 0, "gone from the list");
+  noProblems();
+});
+
+test("the admin creates a team workspace and adds the annotator", async () => {
+  await page.getByTestId("nav-workspaces").click();
+  const form = page.getByTestId("create-workspace-form");
+  await form.waitFor();
+  await form.getByLabel("Name").fill(team);
+  await form.getByRole("button", { name: "Create workspace" }).click();
+  await page.getByTestId(`members-${team}`).waitFor();
+  await shot("06-admin-workspaces");
+  await page.getByTestId(`members-${team}`).click();
+  await page.getByTestId("workspace-title").waitFor();
+  assert.equal(await page.getByTestId("workspace-title").textContent(), team);
+  const add = page.getByTestId("add-member-form");
+  const option = await add.locator("option", { hasText: `${annotator.username} (` }).getAttribute("value");
+  await add.getByLabel("User").selectOption(option);
+  await add.getByRole("button", { name: "Add member" }).click();
+  await page.getByTestId(`remove-member-${annotator.username}`).waitFor();
+  assert.ok(await page.getByTestId("members-table").getByText(annotator.username, { exact: true }).isVisible());
+  await shot("07-admin-members");
+  noProblems();
+});
+
+test("the audit log lists what the admin did", async () => {
+  await page.getByTestId("nav-audit").click();
+  const table = page.getByTestId("audit-table");
+  await table.waitFor();
+  const text = await table.textContent();
+  assert.ok(text.includes(annotator.username) && text.includes(team), "the new user and workspace are in the log");
+  await shot("08-admin-audit");
+  noProblems();
+});
+
+test("signing out clears the session", async () => {
+  await signOut();
+  assert.equal(await token(), null);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await open();
+  await page.getByTestId("login-form").waitFor();
+  assert.ok(!(await page.getByTestId("sign-out").isVisible()));
+  noProblems();
+});
+
+test("a wrong password shows an error", async () => {
+  await signIn(annotator.username, "not-the-password");
+  const alert = page.getByTestId("login-form").locator(".alert.error");
+  await alert.waitFor();
+  assert.equal((await alert.textContent()).trim(), "Wrong username or password.");
+  assert.equal(await token(), null);
+  await shot("09-wrong-password");
+  noProblems();
+});
+
+test("the annotator sees only its personal and team workspaces, and no admin controls", async () => {
+  await signIn(annotator.username, annotator.password);
+  await page.getByTestId("profile-username").waitFor();
+  assert.ok(!(await page.locator("#banner").isVisible()), "no default-password banner");
+  const chips = await page.getByTestId("my-workspaces").locator("li").evaluateAll((lis) => lis.map((li) => li.dataset.workspace));
+  assert.deepEqual(chips.sort(), [annotator.username, team].sort());
+  assert.ok(await page.getByTestId("my-workspaces").getByText("personal").isVisible(), "personal workspace marked");
+  assert.ok(!(await page.getByTestId("nav-users").isVisible()), "no Users");
+  assert.ok(!(await page.getByTestId("nav-audit").isVisible()), "no Audit log");
+  await shot("10-annotator-profile");
+
+  await page.getByTestId("nav-workspaces").click();
+  const table = page.getByTestId("workspaces-table");
+  await table.waitFor();
+  const names = await table.locator("tbody .ws-name").allTextContents();
+  assert.deepEqual(names.sort(), [annotator.username, team].sort());
+  assert.equal(await page.getByTestId("create-workspace-form").count(), 0, "no create form");
+  assert.equal(await page.locator("[data-testid^='delete-ws-'], [data-testid^='members-']").count(), 0, "no delete or member controls");
+  await shot("11-annotator-workspaces");
+
+  // Typing an admin route by hand leads back to the profile.
+  await page.goto(`${BASE}/#/users`);
+  await page.getByTestId("profile-username").waitFor();
+  noProblems();
+});
+
+test("the server refuses an admin endpoint to the annotator (403)", async () => {
+  const bearer = await token();
+  assert.ok(bearer, "signed in");
+  const answers = await page.evaluate(async ({ bearer, key }) => {
+    const byToken = await fetch("/api/users", { headers: { Authorization: `Bearer ${bearer}` } });
+    const byKey = await fetch("/api/users", { headers: { "X-Argilla-Api-Key": key } });
+    const create = await fetch("/api/workspaces", { method: "POST", headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" }, body: JSON.stringify({ name: "nope" }) });
+    return [byToken.status, byKey.status, create.status, (await byToken.json()).detail?.code];
+  }, { bearer, key: annotatorKey });
+  assert.deepEqual(answers, [403, 403, 403, "argilla.api.errors::ForbiddenOperationError"]);
+});
+
+test("the annotator rotates its own API key and changes its password", async () => {
+  await page.getByTestId("nav-profile").click();
+  await page.getByTestId("rotate-key").click();
+  await page.getByTestId("confirm-rotate").getByTestId("dialog-submit").click();
+  const key = page.getByTestId("one-time-key");
+  await key.waitFor();
+  const fresh = await key.textContent();
+  assert.notEqual(fresh, annotatorKey);
+  await shot("12-annotator-new-key");
+  const statuses = await page.evaluate(async ({ old, fresh }) => [
+    (await fetch("/api/me", { headers: { "X-Argilla-Api-Key": old } })).status,
+    (await fetch("/api/me", { headers: { "X-Argilla-Api-Key": fresh } })).status,
+  ], { old: annotatorKey, fresh });
+  assert.deepEqual(statuses, [401, 200], "the old key stops working at once");
+
+  const form = page.getByTestId("password-form");
+  const newPassword = `pw-${randomBytes(6).toString("hex")}`;
+  await form.getByLabel("Current password").fill(annotator.password);
+  await form.getByLabel("New password", { exact: true }).fill(newPassword);
+  await form.getByLabel("New password, again").fill(newPassword);
+  await form.getByRole("button", { name: "Change password" }).click();
+  await form.locator(".alert.success").waitFor();
+  annotator.password = newPassword;
+  // Still signed in (the app signed in again with the new password).
+  await page.getByTestId("nav-workspaces").click();
+  await page.getByTestId("workspaces-table").waitFor();
+  await signOut();
+  await signIn(annotator.username, newPassword);
+  await page.getByTestId("profile-username").waitFor();
+  await signOut();
+  noProblems();
+});
+
+test("repeated failed sign-ins are throttled, with the time to wait", async () => {
+  const nobody = `nobody-${run}`;
+  let text = "";
+  for (let i = 0; i < 8 && !/Try again in/.test(text); i++) {
+    await signIn(nobody, `wrong-${i}`);
+    const alert = page.getByTestId("login-form").locator(".alert.error");
+    await alert.waitFor();
+    await page.waitForFunction(() => !document.querySelector("[data-testid=login-form][aria-busy]"));
+    text = await alert.textContent();
+  }
+  assert.match(text, /Too many failed sign-in attempts.*Try again in \d+ seconds?\./);
+  await shot("13-throttled");
+  noProblems();
+});
