@@ -1,10 +1,37 @@
 //! The web app's browser tests: headless Debian chromium driven by playwright-core.
+//!
+//! `www/e2e/app.test.mjs` runs under `node --test` against a host that serves both the web app
+//! and the API (the native server or the local worker). It makes its own random users and
+//! workspaces, so it can share a server with other tests.
+
+use std::path::Path;
+use std::process::Command;
 
 use anyhow::{Result, bail};
+
+use crate::process::{repo_root, run};
+
+/// The chromium that playwright-core drives (Debian's package; playwright downloads nothing).
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Runs the end-to-end browser tests against a running host at `base_url`; `label` names the
 /// host in screenshots (artifacts/screens/<label>/).
 pub fn e2e(base_url: &str, label: &str) -> Result<()> {
-    let _ = (base_url, label);
-    bail!("not implemented yet")
+    let root = repo_root();
+    if !root.join("node_modules/playwright-core").exists() {
+        bail!("node_modules/playwright-core is missing: run `cargo xtask setup`");
+    }
+    if !Path::new(CHROMIUM).exists() {
+        bail!("{CHROMIUM} is missing: run `cargo xtask setup`");
+    }
+    let screens = root.join("artifacts/screens").join(label);
+    std::fs::create_dir_all(&screens)?;
+    run(Command::new("node")
+        .args(["--test", "www/e2e/app.test.mjs"])
+        .env("WORKGATE_BASE_URL", base_url)
+        .env("WORKGATE_SCREENS", &screens)
+        .env("CHROMIUM_PATH", CHROMIUM)
+        .current_dir(&root))?;
+    eprintln!("xtask: screenshots in {}", screens.display());
+    Ok(())
 }
