@@ -224,6 +224,7 @@ fn init_logging(default: &str) -> Option<tracing_appender::non_blocking::WorkerG
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init()
         .is_ok();
     installed.then_some(guard)

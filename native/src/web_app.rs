@@ -15,7 +15,7 @@ use axum::response::Response;
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../www/"]
+#[folder = "../www/"]
 #[allow_missing = true]
 struct WebAppFiles;
 
@@ -53,6 +53,15 @@ pub fn content_type(path: &str) -> &'static str {
 
 /// Answers a request for a web-app path (anything outside `/api`).
 pub fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> Response {
+    respond_from::<WebAppFiles>(method, path, if_none_match)
+}
+
+/// [`respond`] over any embedded folder (tests use a fixture).
+fn respond_from<Files: RustEmbed>(
+    method: &Method,
+    path: &str,
+    if_none_match: Option<&HeaderValue>,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         response
@@ -63,13 +72,13 @@ pub fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>)
     let Some(name) = file_name(path) else {
         return plain(StatusCode::NOT_FOUND, "Not Found");
     };
-    let Some((name, file)) = WebAppFiles::get(&name)
+    let Some((name, file)) = Files::get(&name)
         .map(|f| (name.clone(), f))
         // Client-side routes (no extension) get the app's page.
         .or_else(|| {
             let last = name.rsplit('/').next().unwrap_or_default();
             (!last.contains('.'))
-                .then(|| WebAppFiles::get("index.html").map(|f| ("index.html".to_string(), f)))
+                .then(|| Files::get("index.html").map(|f| ("index.html".to_string(), f)))
                 .flatten()
         })
     else {
@@ -153,6 +162,75 @@ mod tests {
         assert_eq!(content_type("app.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("style.css"), "text/css; charset=utf-8");
+    }
+
+    #[derive(RustEmbed)]
+    #[folder = "tests/fixtures/www/"]
+    struct Fixture;
+
+    fn get(path: &str) -> Response {
+        respond_from::<Fixture>(&Method::GET, path, None)
+    }
+
+    fn header<'a>(response: &'a Response, name: header::HeaderName) -> Option<&'a str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn index_html_for_root_with_csp_and_nosniff() {
+        let root = get("/");
+        assert_eq!(root.status(), StatusCode::OK);
+        assert_eq!(
+            header(&root, header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(
+            header(&root, header::CONTENT_SECURITY_POLICY),
+            Some(CONTENT_SECURITY_POLICY)
+        );
+        assert_eq!(
+            header(&root, header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff")
+        );
+    }
+
+    #[test]
+    fn scripts_and_wasm_have_their_types_and_no_csp() {
+        let js = get("/app.js");
+        assert_eq!(
+            header(&js, header::CONTENT_TYPE),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(header(&js, header::CONTENT_SECURITY_POLICY), None);
+        assert_eq!(header(&js, header::X_CONTENT_TYPE_OPTIONS), Some("nosniff"));
+        let wasm = get("/pkg/app_bg.wasm");
+        assert_eq!(wasm.status(), StatusCode::OK);
+        assert_eq!(
+            header(&wasm, header::CONTENT_TYPE),
+            Some("application/wasm")
+        );
+    }
+
+    #[test]
+    fn client_routes_get_the_page_and_missing_files_404() {
+        let route = get("/users/settings");
+        assert_eq!(route.status(), StatusCode::OK);
+        assert_eq!(
+            header(&route, header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(get("/missing.js").status(), StatusCode::NOT_FOUND);
+        assert_eq!(get("/../Cargo.toml").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn etags_revalidate() {
+        let first = get("/app.js");
+        let etag = first.headers().get(header::ETAG).cloned().unwrap();
+        let again = respond_from::<Fixture>(&Method::GET, "/app.js", Some(&etag));
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        let post = respond_from::<Fixture>(&Method::POST, "/", None);
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]

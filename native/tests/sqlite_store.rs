@@ -1,0 +1,298 @@
+//! The SQLite store on its own: schema migrations, the guarantees that depend on SQLite
+//! (uniqueness and atomicity across connections and processes), and durability details.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use uuid::Uuid;
+use workgate::SqliteStore;
+use workgate::schema;
+use workgate_core::credentials::{ApiKeyDigest, api_key_prefix};
+use workgate_core::domain::{NewUser, User, Workspace};
+use workgate_core::{Role, Store, StoreError, Timestamp};
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh database file under cargo's scratch directory for integration tests.
+fn fresh_db() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sqlite-store-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{}-{n}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn id() -> Uuid {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).unwrap();
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+fn workspace(name: &str, at: i64) -> Workspace {
+    Workspace {
+        id: id(),
+        name: name.into(),
+        inserted_at: Timestamp(at),
+        updated_at: Timestamp(at),
+    }
+}
+
+fn new_user(username: &str, role: Role, teams: &[&str]) -> NewUser {
+    let at = NEXT.fetch_add(1, Ordering::Relaxed) as i64 * 1000;
+    let key = format!("key-{username}-{}", id());
+    let mut workspaces = vec![workspace(username, at)];
+    workspaces.extend(teams.iter().map(|t| workspace(t, at)));
+    NewUser {
+        user: User {
+            id: id(),
+            username: username.into(),
+            first_name: "First".into(),
+            last_name: None,
+            role,
+            password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+            api_key_digest: ApiKeyDigest::of(&key),
+            api_key_prefix: api_key_prefix(&key),
+            security_stamp: "stamp".into(),
+            disabled: false,
+            inserted_at: Timestamp(at),
+            updated_at: Timestamp(at),
+        },
+        workspaces,
+    }
+}
+
+#[test]
+fn migrations_are_idempotent() {
+    let db = fresh_db();
+    let (store, applied) = SqliteStore::open(&db).unwrap();
+    assert_eq!(applied.len(), schema::MIGRATIONS.len());
+    assert_eq!(applied[0].from, 0);
+    assert_eq!(store.schema_version().unwrap(), schema::latest_version());
+    drop(store);
+    let (store, applied) = SqliteStore::open(&db).unwrap();
+    assert!(applied.is_empty());
+    assert_eq!(store.schema_version().unwrap(), schema::latest_version());
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let db = fresh_db();
+    drop(SqliteStore::open(&db).unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", schema::latest_version() + 1)
+        .unwrap();
+    drop(conn);
+    let Err(err) = SqliteStore::open(&db) else {
+        panic!("a newer database was opened");
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("newer than this workgate understands"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'));
+}
+
+#[test]
+fn wal_and_foreign_keys_are_on() {
+    let db = fresh_db();
+    drop(SqliteStore::open(&db).unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT * FROM users WHERE api_key_digest = x'00'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("USING INDEX"), "{plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn usernames_stay_unique_across_processes_racing() {
+    let db = fresh_db();
+    // Two stores on one file behave like two processes: separate connections and locks.
+    let (a, _) = SqliteStore::open(&db).unwrap();
+    let (b, _) = SqliteStore::open(&db).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_user(new_user("racer", Role::Annotator, &["team"]))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::UsernameTaken(name)) => assert_eq!(name, "racer"),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(a.user_count().await.unwrap(), 1);
+    let names: Vec<String> = b
+        .workspaces()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(names, ["racer", "team"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workspace_names_stay_unique_under_concurrency() {
+    let db = fresh_db();
+    let (a, _) = SqliteStore::open(&db).unwrap();
+    let (b, _) = SqliteStore::open(&db).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store.create_workspace(workspace("contested", i)).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::WorkspaceNameTaken(_)) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn a_failed_import_writes_nothing() {
+    let db = fresh_db();
+    let (store, _) = SqliteStore::open(&db).unwrap();
+    store
+        .create_user(new_user("existing", Role::Admin, &[]))
+        .await
+        .unwrap();
+    let batch = vec![
+        new_user("first", Role::Annotator, &["brand-new-team"]),
+        new_user("second", Role::Admin, &[]),
+        new_user("existing", Role::Annotator, &[]),
+    ];
+    let err = store.create_users(batch).await.unwrap_err();
+    assert_eq!(err, StoreError::UsernameTaken("existing".into()));
+    assert_eq!(store.user_count().await.unwrap(), 1);
+    let names: Vec<String> = store
+        .workspaces()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(names, ["existing"]);
+
+    // A username repeated inside one batch fails the whole batch too.
+    let repeated = vec![
+        new_user("dup", Role::Annotator, &[]),
+        new_user("dup", Role::Annotator, &[]),
+    ];
+    assert!(store.create_users(repeated).await.is_err());
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_login_failures_are_all_counted() {
+    let db = fresh_db();
+    let (a, _) = SqliteStore::open(&db).unwrap();
+    let (b, _) = SqliteStore::open(&db).unwrap();
+    let now = Timestamp::from_secs(1_700_000_000);
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { store.record_login_failure("victim", now, 900).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(a.login_failures("victim").await.unwrap().count, 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_last_admin_survives_concurrent_deletes() {
+    let db = fresh_db();
+    let (store, _) = SqliteStore::open(&db).unwrap();
+    let mut ids = Vec::new();
+    for name in ["a1", "a2", "a3"] {
+        ids.push(
+            store
+                .create_user(new_user(name, Role::Admin, &[]))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), *id);
+            tokio::spawn(async move { store.delete_user(id).await })
+        })
+        .collect();
+    let mut last_admin_refusals = 0;
+    for t in tasks {
+        if let Err(e) = t.await.unwrap() {
+            assert_eq!(e, StoreError::LastAdmin);
+            last_admin_refusals += 1;
+        }
+    }
+    assert_eq!(last_admin_refusals, 1);
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn every_process_gets_the_same_token_secret() {
+    let db = fresh_db();
+    let (a, _) = SqliteStore::open(&db).unwrap();
+    let (b, _) = SqliteStore::open(&db).unwrap();
+    let first = a.token_secret(vec![1; 32]).await.unwrap();
+    let second = b.token_secret(vec![2; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    assert_eq!(second, first);
+}
+
+#[tokio::test]
+async fn deleting_cascades_to_memberships() {
+    let db = fresh_db();
+    let (store, _) = SqliteStore::open(&db).unwrap();
+    store
+        .create_user(new_user("admin", Role::Admin, &[]))
+        .await
+        .unwrap();
+    let ann = store
+        .create_user(new_user("ann", Role::Annotator, &["team"]))
+        .await
+        .unwrap();
+    let team = store.workspace_by_name("team").await.unwrap().unwrap();
+    assert_eq!(store.members_of(team.id).await.unwrap().len(), 1);
+    store.delete_workspace(team.id).await.unwrap();
+    let left: Vec<String> = store
+        .workspaces_of(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(left, ["ann"]);
+    store.delete_user(ann.id).await.unwrap();
+    // The personal workspace stays; its memberships go.
+    let personal = store.workspace_by_name("ann").await.unwrap().unwrap();
+    assert!(store.members_of(personal.id).await.unwrap().is_empty());
+}
