@@ -162,7 +162,11 @@ pub fn bench() -> Result<()> {
         )?;
         create_bench_annotator(&empty_home)?;
         let admin = wrk(&server.base_url, "/api/me", Some("argilla.apikey"))?;
-        rows.push(("workgate, empty, GET /api/me (admin key)".into(), admin, None));
+        rows.push((
+            "workgate, empty, GET /api/me (admin key)".into(),
+            admin,
+            None,
+        ));
         let annotator = wrk(&server.base_url, "/api/me", Some("bench-key-1"))?;
         let rss = vm_rss_kib(server.child.id());
         rows.push((
