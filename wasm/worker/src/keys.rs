@@ -18,8 +18,7 @@
 //! | `user-workspaces/{user}/{stamp}/{workspace}` | empty (ordering) |
 //! | `audit/{reverse stamp}/{id}` | [`AuditRecord`], also as the key's metadata |
 //!
-//! A `stamp` sorts lexicographically in time order: the entity's own time (19 zero-padded
-//! decimal microseconds), a dot, and this isolate's monotonic write clock (see [`Stamps`]).
+//! A `stamp` sorts lexicographically in insertion order (see [`Stamps`]).
 
 use std::cell::Cell;
 
@@ -126,12 +125,12 @@ pub struct AuditRecord {
     pub entry: AuditEntry,
 }
 
-/// Sortable stamps: `{time:019}.{clock:019}`.
+/// Sortable stamps: insertion order, as the `Store` lists need.
 ///
-/// `clock` is a per-isolate hybrid clock: the wall clock in microseconds, forced to grow by at
-/// least one per stamp, so two writes from one isolate in the same millisecond still sort in
-/// write order. Across isolates, stamps of equal `time` sort by wall clock (ties broken
-/// arbitrarily but stably).
+/// A stamp is this isolate's hybrid clock, 19 zero-padded decimal microseconds: the wall clock,
+/// forced to grow by at least one per stamp, so two writes from one isolate in the same
+/// millisecond (`Date.now()` has millisecond resolution and stands still during computation)
+/// still sort in write order. Across isolates, writes sort by wall clock.
 pub struct Stamps {
     last: Cell<i64>,
 }
@@ -141,20 +140,18 @@ impl Stamps {
         Stamps { last: Cell::new(0) }
     }
 
-    pub fn next(&self, time: Timestamp, wall: Timestamp) -> String {
-        let clock = wall.micros().max(self.last.get() + 1);
+    fn tick(&self, wall: Timestamp) -> i64 {
+        let clock = wall.micros().max(self.last.get() + 1).max(0);
         self.last.set(clock);
-        format!("{:019}.{:019}", time.micros().max(0), clock.max(0))
+        clock
+    }
+
+    pub fn next(&self, wall: Timestamp) -> String {
+        format!("{:019}", self.tick(wall))
     }
 
     /// A stamp that sorts newest first (for the audit log).
-    pub fn next_reversed(&self, time: Timestamp, wall: Timestamp) -> String {
-        let clock = wall.micros().max(self.last.get() + 1);
-        self.last.set(clock);
-        format!(
-            "{:019}.{:019}",
-            i64::MAX - time.micros().max(0),
-            i64::MAX - clock.max(0)
-        )
+    pub fn next_reversed(&self, wall: Timestamp) -> String {
+        format!("{:019}", i64::MAX - self.tick(wall))
     }
 }

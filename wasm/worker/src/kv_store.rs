@@ -315,7 +315,7 @@ impl KvStore {
 
     /// Writes a workspace: ordering key, name index, then the entity.
     async fn write_workspace(&self, workspace: &Workspace) -> StoreResult<()> {
-        let stamp = self.stamps.next(workspace.inserted_at, (self.now)());
+        let stamp = self.stamps.next((self.now)());
         self.put_marker(&keys::workspace_order(&stamp, workspace.id))
             .await?;
         self.put(
@@ -339,7 +339,7 @@ impl KvStore {
 
     /// Writes a membership: both ordering keys, then the pair key.
     async fn write_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
-        let stamp = self.stamps.next(at, (self.now)());
+        let stamp = self.stamps.next((self.now)());
         self.put_marker(&keys::workspace_member(workspace, &stamp, user))
             .await?;
         self.put_marker(&keys::user_workspace(user, &stamp, workspace))
@@ -426,7 +426,7 @@ impl KvStore {
             for ws in &joined {
                 self.write_member(*ws, user.id, user.inserted_at).await?;
             }
-            let stamp = self.stamps.next(user.inserted_at, (self.now)());
+            let stamp = self.stamps.next((self.now)());
             self.put_marker(&keys::user_order(&stamp, user.id)).await?;
             self.put(
                 &keys::username(&user.username),
@@ -712,7 +712,7 @@ impl Store for KvStore {
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        let stamp = self.stamps.next_reversed(entry.at, (self.now)());
+        let stamp = self.stamps.next_reversed((self.now)());
         let key = keys::audit(&stamp, entry.id);
         let record = AuditRecord { v: FORMAT, entry };
         let text = serde_json::to_string(&record).map_err(|e| backend(&key, e))?;
