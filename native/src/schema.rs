@@ -7,9 +7,10 @@
 //! understand its tables.
 //!
 //! Layout notes, for the queries in `sqlite_store`:
-//! - Every table has an integer `seq` rowid; lists are ordered by `(inserted_at, seq)` and
-//!   memberships by `seq` (membership time), and memberships refer to users and workspaces by
-//!   `seq` so that a million of them stay small.
+//! - Every table has an integer `seq` rowid that grows with each insert (a deleted largest
+//!   rowid may be reused, but then it is again the largest), so lists are in insertion order by
+//!   `seq`; memberships refer to users and workspaces by `seq` so that a million of them stay
+//!   small.
 //! - An index on a single column also orders by rowid within equal keys, so
 //!   `memberships(user_seq)` yields a user's workspaces in membership order without a sort.
 //! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
@@ -45,7 +46,6 @@ CREATE TABLE users (
     inserted_at     INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 );
-CREATE INDEX users_by_insertion ON users (inserted_at);
 CREATE INDEX users_by_role ON users (role, disabled);
 
 CREATE TABLE workspaces (
@@ -55,7 +55,6 @@ CREATE TABLE workspaces (
     inserted_at INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX workspaces_by_insertion ON workspaces (inserted_at);
 
 CREATE TABLE memberships (
     seq           INTEGER PRIMARY KEY,

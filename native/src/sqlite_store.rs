@@ -463,7 +463,7 @@ impl Store for SqliteStore {
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         self.read(|conn| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.inserted_at, u.seq");
+            let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.seq");
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
             let rows = stmt.query_map([], user_from_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
@@ -552,9 +552,7 @@ impl Store for SqliteStore {
 
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
         self.read(|conn| {
-            let sql = format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM workspaces w ORDER BY w.inserted_at, w.seq"
-            );
+            let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w ORDER BY w.seq");
             let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
             let rows = stmt.query_map([], workspace_from_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)

@@ -1,0 +1,27 @@
+//! Core's generic store suite (`workgate_core::store_suite`) against the SQLite store: one test
+//! per case, each on a fresh database file, on a multi-threaded runtime (the server's).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use workgate::SqliteStore;
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+async fn fresh_store() -> SqliteStore {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-suite");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("{}-{n}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    SqliteStore::open(&path).expect("open a fresh database").0
+}
+
+mod sqlite {
+    workgate_core::store_suite_tests!(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        make = super::fresh_store
+    );
+}
