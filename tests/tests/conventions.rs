@@ -207,6 +207,18 @@ fn a_json_body_without_content_type_is_still_read() {
 }
 
 #[test]
+fn a_json_content_type_with_parameters_is_json() {
+    let name = unique("ws");
+    let answer = t()
+        .post("/api/workspaces")
+        .key(DEFAULT_ADMIN_KEY)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .raw_body(json!({"name": name}).to_string())
+        .send();
+    assert_eq!(answer.expect(200)["name"], name.as_str());
+}
+
+#[test]
 fn a_form_body_on_a_json_endpoint_is_422_type_error_dict() {
     t().post("/api/workspaces")
         .key(DEFAULT_ADMIN_KEY)
