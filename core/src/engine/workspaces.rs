@@ -201,7 +201,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
         ok(&self.user_out(&user, Some(caller), None).await?)
     }
 
-    /// `DELETE /api/workspaces/{id}/users/{user_id}` (admin; 404 if not a member, before 403).
+    /// `DELETE /api/workspaces/{id}/users/{user_id}` (admin). As Argilla, the membership is
+    /// looked up first: a missing one (a missing workspace included) is 404 naming the user,
+    /// before 403.
     pub(crate) async fn remove_member(
         &self,
         caller: &Caller,
@@ -209,18 +211,17 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_user: &str,
     ) -> ApiResult<Response> {
         let [ws_id, user_id] = path_ids([("workspace_id", raw_ws), ("user_id", raw_user)])?;
-        let workspace = self.workspace(ws_id).await?;
         let user = self.store.user_by_id(user_id).await?;
-        let is_member = match &user {
+        let workspace = match &user {
             Some(_) => self
                 .store
                 .workspaces_of(user_id)
                 .await?
-                .iter()
-                .any(|w| w.id == ws_id),
-            None => false,
+                .into_iter()
+                .find(|w| w.id == ws_id),
+            None => None,
         };
-        let (Some(user), true) = (user, is_member) else {
+        let (Some(user), Some(workspace)) = (user, workspace) else {
             return Err(ApiError::user_not_found(user_id));
         };
         authorize(
