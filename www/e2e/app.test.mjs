@@ -56,9 +56,9 @@ after(async () => {
   await browser?.close();
 });
 
-async function shot(name) {
+async function shot(name, { fullPage = true } = {}) {
   if (!SCREENS) return;
-  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage });
 }
 
 async function open(hash = "") {
@@ -168,7 +168,7 @@ test("the admin deletes a user after confirming", async () => {
   await page.getByTestId(`delete-${xss.username}`).click();
   const dialog = page.getByTestId("confirm-delete-user");
   await dialog.waitFor();
-  await shot("05-admin-confirm-delete");
+  await shot("05-admin-confirm-delete", { fullPage: false });
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await dialog.waitFor({ state: "detached" });
   assert.equal(await page.getByTestId(`name-${xss.username}`).count(), 1, "cancel keeps the user");
@@ -200,13 +200,42 @@ test("the admin creates a team workspace and adds the annotator", async () => {
   noProblems();
 });
 
+test("the server's refusal is shown as it comes (a personal workspace cannot be deleted)", async () => {
+  await page.getByTestId("nav-workspaces").click();
+  await page.getByTestId(`delete-ws-${annotator.username}`).click();
+  const dialog = page.getByTestId("confirm-delete-ws");
+  await dialog.getByTestId("dialog-submit").click();
+  const alert = dialog.locator(".alert.error");
+  await alert.waitFor();
+  const text = await alert.textContent();
+  assert.match(text, /personal workspace/);
+  assert.ok(text.includes(annotator.username));
+  await shot("08-admin-refused", { fullPage: false });
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  noProblems();
+});
+
+test("the admin edits a user's names in a dialog", async () => {
+  await page.getByTestId("nav-users").click();
+  await page.getByTestId(`edit-${annotator.username}`).click();
+  const dialog = page.getByTestId("edit-user-dialog");
+  await dialog.getByLabel("Last name").fill("Tator");
+  await dialog.getByTestId("dialog-submit").click();
+  await dialog.waitFor({ state: "detached" });
+  await page.locator(".flash .alert.success").waitFor();
+  assert.equal(await page.getByTestId(`name-${annotator.username}`).textContent(), "Ann Tator");
+  annotator.last = "Tator";
+  noProblems();
+});
+
 test("the audit log lists what the admin did", async () => {
   await page.getByTestId("nav-audit").click();
   const table = page.getByTestId("audit-table");
   await table.waitFor();
   const text = await table.textContent();
   assert.ok(text.includes(annotator.username) && text.includes(team), "the new user and workspace are in the log");
-  await shot("08-admin-audit");
+  await shot("09-admin-audit");
   noProblems();
 });
 
@@ -226,7 +255,7 @@ test("a wrong password shows an error", async () => {
   await alert.waitFor();
   assert.equal((await alert.textContent()).trim(), "Wrong username or password.");
   assert.equal(await token(), null);
-  await shot("09-wrong-password");
+  await shot("10-wrong-password");
   noProblems();
 });
 
@@ -239,7 +268,7 @@ test("the annotator sees only its personal and team workspaces, and no admin con
   assert.ok(await page.getByTestId("my-workspaces").getByText("personal").isVisible(), "personal workspace marked");
   assert.ok(!(await page.getByTestId("nav-users").isVisible()), "no Users");
   assert.ok(!(await page.getByTestId("nav-audit").isVisible()), "no Audit log");
-  await shot("10-annotator-profile");
+  await shot("11-annotator-profile");
 
   await page.getByTestId("nav-workspaces").click();
   const table = page.getByTestId("workspaces-table");
@@ -248,7 +277,7 @@ test("the annotator sees only its personal and team workspaces, and no admin con
   assert.deepEqual(names.sort(), [annotator.username, team].sort());
   assert.equal(await page.getByTestId("create-workspace-form").count(), 0, "no create form");
   assert.equal(await page.locator("[data-testid^='delete-ws-'], [data-testid^='members-']").count(), 0, "no delete or member controls");
-  await shot("11-annotator-workspaces");
+  await shot("12-annotator-workspaces");
 
   // Typing an admin route by hand leads back to the profile.
   await page.goto(`${BASE}/#/users`);
@@ -276,7 +305,7 @@ test("the annotator rotates its own API key and changes its password", async () 
   await key.waitFor();
   const fresh = await key.textContent();
   assert.notEqual(fresh, annotatorKey);
-  await shot("12-annotator-new-key");
+  await shot("13-annotator-new-key");
   const statuses = await page.evaluate(async ({ old, fresh }) => [
     (await fetch("/api/me", { headers: { "X-Argilla-Api-Key": old } })).status,
     (await fetch("/api/me", { headers: { "X-Argilla-Api-Key": fresh } })).status,
@@ -312,6 +341,6 @@ test("repeated failed sign-ins are throttled, with the time to wait", async () =
     text = await alert.textContent();
   }
   assert.match(text, /Too many failed sign-in attempts.*Try again in \d+ seconds?\./);
-  await shot("13-throttled");
+  await shot("14-throttled");
   noProblems();
 });
