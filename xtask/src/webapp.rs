@@ -2,7 +2,9 @@
 //!
 //! `www/e2e/app.test.mjs` runs under `node --test` against a host that serves both the web app
 //! and the API (the native server or the local worker). It makes its own random users and
-//! workspaces, so it can share a server with other tests.
+//! workspaces, so it can share a server with other tests. Beside it run two quick checks that
+//! need no browser: the app's sources (no HTML sinks, nothing inline for the CSP to block) and
+//! the API client's error messages.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,7 +29,12 @@ pub fn e2e(base_url: &str, label: &str) -> Result<()> {
     let screens = root.join("artifacts/screens").join(label);
     std::fs::create_dir_all(&screens)?;
     run(Command::new("node")
-        .args(["--test", "www/e2e/app.test.mjs"])
+        .args([
+            "--test",
+            "www/e2e/static.test.mjs",
+            "www/e2e/api.test.mjs",
+            "www/e2e/app.test.mjs",
+        ])
         .env("WORKGATE_BASE_URL", base_url)
         .env("WORKGATE_SCREENS", &screens)
         .env("CHROMIUM_PATH", CHROMIUM)
