@@ -236,6 +236,26 @@ pub fn can(subject: &Subject, action: Action, resource: &Resource<'_>) -> bool {
     }
 }
 
+/// Every action `subject` may take on `resource` (the actions of the resource's kind), in
+/// declaration order: what a front end shows or hides.
+pub fn allowed_actions(subject: &Subject, resource: &Resource<'_>) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| a.resource_kind() == resource.kind() && can(subject, *a, resource))
+        .collect()
+}
+
+/// The names among `candidates` whose workspace `subject` may read, in the given order.
+pub fn accessible_workspaces<'a>(
+    subject: &Subject,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    candidates
+        .into_iter()
+        .filter(|name| can(subject, Action::ReadWorkspace, &Resource::Workspace(name)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +325,33 @@ mod tests {
                 "annotator non-member {action}"
             );
         }
+    }
+
+    #[test]
+    fn allowed_actions_and_accessible_workspaces_follow_can() {
+        let a = annotator();
+        assert_eq!(
+            allowed_actions(&a, &Resource::Workspace("team")),
+            vec![
+                Action::ReadWorkspace,
+                Action::ListDatasets,
+                Action::ReadDataset,
+                Action::WriteDataset
+            ]
+        );
+        assert_eq!(
+            allowed_actions(&a, &Resource::Workspace("other")),
+            Vec::<Action>::new()
+        );
+        assert_eq!(
+            allowed_actions(&a, &Resource::Instance),
+            vec![Action::ListWorkspaces]
+        );
+        assert_eq!(
+            accessible_workspaces(&a, ["other", "team", "ann"]),
+            vec!["team", "ann"]
+        );
+        assert_eq!(accessible_workspaces(&admin(), ["x", "y"]), vec!["x", "y"]);
     }
 
     #[test]

@@ -209,21 +209,13 @@ where
 /// The actions of the kind that fits `resource` which the subject may take on it, in
 /// `Action::ALL` order: what a page shows controls for.
 pub fn allowed_actions(subject: &Subject, resource: &OwnedResource) -> Vec<Action> {
-    let resource = resource.as_resource();
-    Action::ALL
-        .into_iter()
-        .filter(|a| a.resource_kind() == resource.kind())
-        .filter(|a| workgate_core::can(subject, *a, &resource))
-        .collect()
+    workgate_core::access::allowed_actions(subject, &resource.as_resource())
 }
 
 /// The names among `candidates` whose workspace the subject may read, in the given order.
 pub fn accessible_workspaces(subject: &Subject, candidates: &[String]) -> Vec<String> {
-    candidates
-        .iter()
-        .filter(|name| {
-            workgate_core::can(subject, Action::ReadWorkspace, &Resource::Workspace(name))
-        })
-        .cloned()
+    workgate_core::access::accessible_workspaces(subject, candidates.iter().map(String::as_str))
+        .into_iter()
+        .map(str::to_string)
         .collect()
 }
