@@ -344,18 +344,31 @@ mod smoke {
         fn fill_random(&self, buf: &mut [u8]) {
             for b in buf {
                 let x = self.0.fetch_add(1, Ordering::SeqCst);
-                *b = (x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 33) as u8;
+                *b = (x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407)
+                    >> 33) as u8;
             }
         }
     }
 
     fn engine() -> Engine<MemoryStore, TestPlatform> {
-        let config = Config { password_cost: PasswordCost { memory_kib: 64, iterations: 1, parallelism: 1 }, ..Config::default() };
+        let config = Config {
+            password_cost: PasswordCost {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Config::default()
+        };
         Engine::new(MemoryStore::new(), TestPlatform(AtomicU64::new(1)), config)
     }
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -364,7 +377,11 @@ mod smoke {
             let e = engine();
             assert!(e.bootstrap_default_user().await.unwrap().is_some());
             assert!(e.bootstrap_default_user().await.unwrap().is_none());
-            let me = e.handle(Request::new("GET", "/api/me").header("X-Argilla-Api-Key", "argilla.apikey")).await;
+            let me = e
+                .handle(
+                    Request::new("GET", "/api/me").header("X-Argilla-Api-Key", "argilla.apikey"),
+                )
+                .await;
             assert_eq!(me.status, 200);
             let me = me.json_body();
             assert_eq!(me["username"], "argilla");
@@ -379,7 +396,10 @@ mod smoke {
                 )
                 .await;
             assert_eq!(login.status, 200, "{:?}", login.json_body());
-            let token = login.json_body()["access_token"].as_str().unwrap().to_string();
+            let token = login.json_body()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
 
             let created = e
                 .handle(
@@ -396,9 +416,13 @@ mod smoke {
             let key = ann["api_key"].as_str().unwrap();
             assert!(key.starts_with("wg_"));
 
-            let users = e.handle(Request::new("GET", "/api/users").header("x-argilla-api-key", key)).await;
+            let users = e
+                .handle(Request::new("GET", "/api/users").header("x-argilla-api-key", key))
+                .await;
             assert_eq!(users.status, 403);
-            let ws = e.handle(Request::new("GET", "/api/workspaces").header("x-argilla-api-key", key)).await;
+            let ws = e
+                .handle(Request::new("GET", "/api/workspaces").header("x-argilla-api-key", key))
+                .await;
             assert_eq!(ws.json_body()[0]["name"], "ann");
             assert_eq!(ws.json_body().as_array().unwrap().len(), 1);
         });
@@ -410,7 +434,8 @@ mod smoke {
             let e = engine();
             e.bootstrap_default_user().await.unwrap();
             let login = |pw: &str| {
-                Request::new("POST", "/api/security/token").body(format!("username=argilla&password={pw}"))
+                Request::new("POST", "/api/security/token")
+                    .body(format!("username=argilla&password={pw}"))
             };
             for _ in 0..5 {
                 assert_eq!(e.handle(login("wrong")).await.status, 401);
