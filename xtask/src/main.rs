@@ -10,6 +10,7 @@
 mod browser;
 mod native;
 mod process;
+mod python;
 mod test;
 mod tools;
 mod webapp;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::process::{repo_root, run};
-use crate::{browser, native, tools, webapp, worker};
+use crate::{browser, native, python, tools, webapp, worker};
 
 /// One named step of the run, for the summary.
 struct Steps {
@@ -77,10 +77,11 @@ pub fn all() -> Result<()> {
     let scratch = repo_root().join("target/xtask-test");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
-    s.step("conformance + web app: native server", || {
+    s.step("conformance + web app + Argilla Python clients: native server", || {
         let server = native::spawn(&scratch.join("native"))?;
         conformance_over_http(&server.base_url)?;
-        webapp::e2e(&server.base_url, "native")
+        webapp::e2e(&server.base_url, "native")?;
+        python::client_compat(&server.base_url)
     })?;
     s.step("conformance + web app: worker", || {
         worker::build()?;
