@@ -12,7 +12,9 @@ has a unique name, the default `argilla` user is only ever read, and the users
 made here are deleted again at the end of the session.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -20,6 +22,7 @@ import uuid
 # keeps its credentials file in a scratch folder instead of ~/.cache/argilla.
 os.environ.setdefault("ARGILLA_ENABLE_TELEMETRY", "0")
 os.environ["ARGILLA_CACHE_DIR"] = tempfile.mkdtemp(prefix="workgate-argilla-cache-")
+atexit.register(shutil.rmtree, os.environ["ARGILLA_CACHE_DIR"], ignore_errors=True)
 for _name in ("ARGILLA_API_URL", "ARGILLA_API_KEY", "ARGILLA_WORKSPACE"):
     os.environ.pop(_name, None)
 

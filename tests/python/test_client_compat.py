@@ -350,8 +350,12 @@ def test_workspace_from_id_and_users(admin, annotator_in_team):
     assert ws.name == team["name"]
     assert [u.username for u in ws.users] == [user["username"]]
     assert team["name"] in names(rg.Workspace.list())
-    with pytest.raises(ValueError):  # 404
+    with pytest.raises(ValueError) as err:  # 404
         rg.Workspace.from_id(uuid.uuid4())
+    assert isinstance(err.value.__cause__, NotFoundApiError)
+    with pytest.raises(ValueError) as err:  # 422 type_error.uuid
+        rg.Workspace.from_id("not-a-uuid")
+    assert isinstance(err.value.__cause__, ValidationApiError)
 
     init(user["api_key"])
     assert rg.Workspace.from_id(uuid.UUID(team["id"])).name == team["name"]
