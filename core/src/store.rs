@@ -56,9 +56,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Persistence for users, workspaces, memberships, the audit log, login throttling and
 /// settings.
 ///
-/// Ordering: every list is in insertion order (users and workspaces by `inserted_at`, then
-/// insertion; members and a user's workspaces by membership time), except the audit log, which
-/// is newest first.
+/// Ordering: every list is in insertion order (users and workspaces in the order they were
+/// created; members and a user's workspaces in the order the memberships were added, those of
+/// `create_user` first, in the order given), except the audit log, which is newest first.
+/// `update_user` never changes `id`, `username` or `inserted_at`.
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 pub trait Store: ThreadSafe {

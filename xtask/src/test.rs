@@ -77,12 +77,15 @@ pub fn all() -> Result<()> {
     let scratch = repo_root().join("target/xtask-test");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
-    s.step("conformance + web app + Argilla Python clients: native server", || {
-        let server = native::spawn(&scratch.join("native"))?;
-        conformance_over_http(&server.base_url)?;
-        webapp::e2e(&server.base_url, "native")?;
-        python::client_compat(&server.base_url)
-    })?;
+    s.step(
+        "conformance + web app + Argilla Python clients: native server",
+        || {
+            let server = native::spawn(&scratch.join("native"))?;
+            conformance_over_http(&server.base_url)?;
+            webapp::e2e(&server.base_url, "native")?;
+            python::client_compat(&server.base_url)
+        },
+    )?;
     s.step("conformance + web app: worker", || {
         worker::build()?;
         let server = worker::spawn(&scratch.join("worker"))?;
