@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use workgate_core::Engine;
 
+use crate::batched_stderr::{BatchedStderr, FlushGuard};
 use crate::platform::NativePlatform;
 use crate::server::{self, NativeEngine};
 use crate::settings::{self, ProcessEnvironment, Settings};
@@ -146,14 +147,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => serve(settings, args),
         Command::Database(DatabaseCommand::Migrate) => {
-            init_logging("warn");
+            let _log = init_logging("warn");
             settings.create_dirs()?;
             let (store, applied) = SqliteStore::open(&settings.database)?;
             tasks::print_migrations(&applied, store.schema_version()?);
             Ok(())
         }
         Command::Users(command) => {
-            init_logging("warn");
+            let _log = init_logging("warn");
             let engine = open_engine(&settings)?.0;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -214,12 +215,12 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
     })
 }
 
-/// Logs to stderr through a background writer, so that a slow terminal never holds up a
-/// request. `RUST_LOG` overrides `default`. Returns the guard that flushes on drop.
-fn init_logging(default: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+/// Logs to stderr through [`BatchedStderr`], so that logging one line per request stays
+/// cheap. `RUST_LOG` overrides `default`. Returns the guard that flushes on drop.
+fn init_logging(default: &str) -> Option<FlushGuard> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let (writer, guard) = BatchedStderr::new();
     let installed = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -8,9 +8,11 @@
 //! - [`platform`]: core's `Platform` (clock, randomness, password hashing off the async
 //!   workers),
 //! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`,
+//! - [`batched_stderr`]: the log's cheap writer,
 //! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output,
 //! - [`settings`]: flags and environment variables mapped onto `workgate_core::Config`.
 
+pub mod batched_stderr;
 pub mod cli;
 pub mod platform;
 pub mod schema;
