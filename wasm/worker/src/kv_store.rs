@@ -114,6 +114,45 @@ impl KvStore {
         }
     }
 
+    /// Several keys at once: KV's bulk get, 100 keys per call (one operation each against the
+    /// per-request limit, instead of one per key). Answers in the order of `keys`.
+    async fn get_many(&self, keys: &[String]) -> StoreResult<Vec<Option<serde_json::Value>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let full: Vec<String> = chunk.iter().map(|k| self.full(k)).collect();
+            let mut found: std::collections::HashMap<String, Option<serde_json::Value>> = self
+                .kv
+                .get_bulk(&full)
+                .json()
+                .await
+                .map_err(|e| backend("bulk get", e))?;
+            out.extend(full.iter().map(|k| found.remove(k).flatten()));
+        }
+        Ok(out)
+    }
+
+    /// [`Self::get_many`], each value read as a `T` of the current format (or absent).
+    async fn get_many_as<T: DeserializeOwned + Versioned>(
+        &self,
+        keys: &[String],
+    ) -> StoreResult<Vec<Option<T>>> {
+        self.get_many(keys)
+            .await?
+            .into_iter()
+            .zip(keys)
+            .map(|(value, key)| match value {
+                None => Ok(None),
+                Some(v) => {
+                    let record: T = serde_json::from_value(v).map_err(|e| backend(key, e))?;
+                    if record.version() != FORMAT {
+                        return Err(backend(key, format!("record format {}", record.version())));
+                    }
+                    Ok(Some(record))
+                }
+            })
+            .collect()
+    }
+
     async fn put(&self, key: &str, value: &impl Serialize) -> StoreResult<()> {
         let text = serde_json::to_string(value).map_err(|e| backend(key, e))?;
         self.kv
@@ -199,33 +238,54 @@ impl KvStore {
     /// ones (leftovers of failed or superseded writes).
     async fn users_in_order(&self, prefix: &str) -> StoreResult<Vec<User>> {
         let order = self.ordering(prefix).await?;
-        let records = try_join_all(order.iter().map(|(_, id)| self.user_record(*id))).await?;
+        let keys: Vec<String> = order.iter().map(|(_, id)| keys::user(*id)).collect();
+        let records: Vec<Option<UserRecord>> = self.get_many_as(&keys).await?;
         Ok(order
             .iter()
             .zip(records)
-            .filter_map(|((stamp, _), r)| r.filter(|r| &r.order == stamp).map(|r| r.user))
+            .filter_map(|((stamp, id), r)| {
+                r.filter(|r| &r.order == stamp && r.user.id == *id)
+                    .map(|r| r.user)
+            })
             .collect())
     }
 
     async fn workspaces_in_order(&self, prefix: &str) -> StoreResult<Vec<Workspace>> {
         let order = self.ordering(prefix).await?;
-        let records = try_join_all(order.iter().map(|(_, id)| self.workspace_record(*id))).await?;
+        let keys: Vec<String> = order.iter().map(|(_, id)| keys::workspace(*id)).collect();
+        let records: Vec<Option<WorkspaceRecord>> = self.get_many_as(&keys).await?;
         Ok(order
             .iter()
             .zip(records)
-            .filter_map(|((stamp, _), r)| r.filter(|r| &r.order == stamp).map(|r| r.workspace))
+            .filter_map(|((stamp, id), r)| {
+                r.filter(|r| &r.order == stamp && r.workspace.id == *id)
+                    .map(|r| r.workspace)
+            })
             .collect())
     }
 
-    /// Whether the membership pair exists with this ordering stamp.
-    async fn member_with_stamp(
+    /// The memberships under an ordering prefix whose pair key carries the same stamp, as
+    /// `(workspace, user)` pairs, with the other side's id. Two bulk reads at most per 100.
+    async fn live_memberships(
         &self,
-        workspace: Uuid,
-        user: Uuid,
-        stamp: &str,
-    ) -> StoreResult<bool> {
-        let pair: Option<MemberRecord> = self.get(&keys::member(workspace, user)).await?;
-        Ok(pair.is_some_and(|p| p.order == stamp))
+        prefix: &str,
+        pair: impl Fn(Uuid) -> (Uuid, Uuid),
+    ) -> StoreResult<Vec<Uuid>> {
+        let order = self.ordering(prefix).await?;
+        let keys: Vec<String> = order
+            .iter()
+            .map(|(_, other)| {
+                let (ws, user) = pair(*other);
+                keys::member(ws, user)
+            })
+            .collect();
+        let pairs: Vec<Option<MemberRecord>> = self.get_many_as(&keys).await?;
+        Ok(order
+            .iter()
+            .zip(pairs)
+            .filter(|((stamp, _), p)| p.as_ref().is_some_and(|p| &p.order == stamp))
+            .map(|((_, other), _)| *other)
+            .collect())
     }
 
     // ----- registry -----
@@ -659,29 +719,31 @@ impl Store for KvStore {
     }
 
     async fn workspaces_of(&self, user: Uuid) -> StoreResult<Vec<Workspace>> {
-        let order = self.ordering(&keys::user_workspaces_prefix(user)).await?;
-        let found = try_join_all(order.iter().map(|(stamp, ws)| async move {
-            if !self.member_with_stamp(*ws, user, stamp).await? {
-                return Ok(None);
-            }
-            self.workspace_by_id(*ws).await
-        }))
-        .await?;
-        Ok(found.into_iter().flatten().collect())
+        let ids = self
+            .live_memberships(&keys::user_workspaces_prefix(user), |ws| (ws, user))
+            .await?;
+        let keys: Vec<String> = ids.iter().map(|id| keys::workspace(*id)).collect();
+        let records: Vec<Option<WorkspaceRecord>> = self.get_many_as(&keys).await?;
+        Ok(ids
+            .iter()
+            .zip(records)
+            .filter_map(|(id, r)| r.filter(|r| r.workspace.id == *id).map(|r| r.workspace))
+            .collect())
     }
 
     async fn members_of(&self, workspace: Uuid) -> StoreResult<Vec<User>> {
-        let order = self
-            .ordering(&keys::workspace_members_prefix(workspace))
+        let ids = self
+            .live_memberships(&keys::workspace_members_prefix(workspace), |user| {
+                (workspace, user)
+            })
             .await?;
-        let found = try_join_all(order.iter().map(|(stamp, user)| async move {
-            if !self.member_with_stamp(workspace, *user, stamp).await? {
-                return Ok(None);
-            }
-            self.user_by_id(*user).await
-        }))
-        .await?;
-        Ok(found.into_iter().flatten().collect())
+        let keys: Vec<String> = ids.iter().map(|id| keys::user(*id)).collect();
+        let records: Vec<Option<UserRecord>> = self.get_many_as(&keys).await?;
+        Ok(ids
+            .iter()
+            .zip(records)
+            .filter_map(|(id, r)| r.filter(|r| r.user.id == *id).map(|r| r.user))
+            .collect())
     }
 
     async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {

@@ -87,6 +87,15 @@ async fn bootstrap(engine: &WorkerEngine) {
     }
 }
 
+/// Once per wasm instance: panic messages go to the Worker's log (`wrangler tail`) instead of
+/// vanishing into an `unreachable` trap.
+#[event(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        worker::console_error!("workgate: panic: {info}");
+    }));
+}
+
 #[event(fetch)]
 async fn fetch(
     mut req: worker::Request,
