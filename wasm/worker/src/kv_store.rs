@@ -297,13 +297,21 @@ impl KvStore {
     }
 
     /// Whether `holder`'s reservation of a name is abandoned: old, and its entity is not in KV.
-    async fn abandoned(&self, kind: NameKind, holder: Holder) -> StoreResult<bool> {
+    async fn abandoned(&self, kind: NameKind, name: &str, holder: Holder) -> StoreResult<bool> {
         if self.now_ms() - holder.at_ms < RECLAIM_AFTER_MS {
             return Ok(false);
         }
         Ok(match kind {
             NameKind::User => self.user_record(holder.id).await?.is_none(),
             NameKind::Workspace => self.workspace_record(holder.id).await?.is_none(),
+            // A membership reservation outlives its pair key only if a write failed halfway.
+            NameKind::Member => match name.split_once('/').map(|(w, u)| (w.parse(), u.parse())) {
+                Some((Ok(ws), Ok(user))) => self
+                    .get::<MemberRecord>(&keys::member(ws, user))
+                    .await?
+                    .is_none(),
+                _ => true,
+            },
         })
     }
 
@@ -330,7 +338,7 @@ impl KvStore {
                     for (claim, holder) in claims.iter().zip(holders) {
                         // A joined workspace whose creator gave up: make it ours.
                         if holder.id != claim.id
-                            && self.abandoned(claim.kind, holder).await?
+                            && self.abandoned(claim.kind, &claim.name, holder).await?
                             && self.takeover(claim, holder.id).await?
                         {
                             out.push(Holder {
@@ -348,12 +356,15 @@ impl KvStore {
                         .iter()
                         .find(|c| c.kind == kind && c.name == name)
                         .ok_or_else(|| backend("registry", "answer names no claim"))?;
-                    if !(self.abandoned(kind, holder).await?
+                    if !(self.abandoned(kind, &name, holder).await?
                         && self.takeover(claim, holder.id).await?)
                     {
                         return Err(match kind {
                             NameKind::User => StoreError::UsernameTaken(name),
                             NameKind::Workspace => StoreError::WorkspaceNameTaken(name),
+                            NameKind::Member => {
+                                StoreError::Backend(format!("membership {name} is already held"))
+                            }
                         });
                     }
                 }
@@ -361,6 +372,20 @@ impl KvStore {
             }
         }
         Err(backend("registry", "reservation kept moving"))
+    }
+
+    /// Frees the registry's membership reservations of these (workspace, user) pairs, after
+    /// their pair keys are gone.
+    async fn forget_members(&self, pairs: &[(Uuid, Uuid)]) -> StoreResult<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let names = pairs
+            .iter()
+            .map(|(w, u)| (NameKind::Member, format!("{w}/{u}")))
+            .collect();
+        self.registry(&Op::Forget { names }).await?;
+        Ok(())
     }
 
     async fn set_admin(&self, id: Uuid, active: bool) -> StoreResult<()> {
@@ -642,9 +667,12 @@ impl Store for KvStore {
         self.set_admin(id, false).await?;
         let user = old.user;
         self.delete(&keys::user(id)).await?;
+        let mut pairs = Vec::new();
         for (stamp, ws) in self.ordering(&keys::user_workspaces_prefix(id)).await? {
             self.remove_member_keys(ws, id, &stamp).await?;
+            pairs.push((ws, id));
         }
+        self.forget_members(&pairs).await?;
         self.delete(&keys::username(&user.username)).await?;
         self.delete(&keys::api_key(&user.api_key_digest)).await?;
         self.delete(&keys::user_order(&old.order, id)).await?;
@@ -701,9 +729,12 @@ impl Store for KvStore {
         };
         let ws = old.workspace;
         self.delete(&keys::workspace(id)).await?;
+        let mut pairs = Vec::new();
         for (stamp, user) in self.ordering(&keys::workspace_members_prefix(id)).await? {
             self.remove_member_keys(id, user, &stamp).await?;
+            pairs.push((id, user));
         }
+        self.forget_members(&pairs).await?;
         self.delete(&keys::workspace_name(&ws.name)).await?;
         self.delete(&keys::workspace_order(&old.order, id)).await?;
         let release = Op::Release {
@@ -760,7 +791,22 @@ impl Store for KvStore {
         {
             return Err(StoreError::AlreadyMember { workspace, user });
         }
-        self.write_member(workspace, user, at).await
+        // Concurrent adds of one pair, anywhere: the registry lets exactly one through.
+        let claims = [member_claim(workspace, user)];
+        match self.reserve(&claims).await {
+            Ok(_) => {}
+            Err(StoreError::Backend(m)) if m.starts_with("membership ") => {
+                return Err(StoreError::AlreadyMember { workspace, user });
+            }
+            Err(e) => return Err(e),
+        }
+        self.write_member(workspace, user, at).await?;
+        let commit = Op::Commit {
+            claims: claims.to_vec(),
+            now_ms: self.now_ms(),
+        };
+        self.registry(&commit).await?;
+        Ok(())
     }
 
     async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
@@ -770,7 +816,9 @@ impl Store for KvStore {
         else {
             return Err(StoreError::NotMember { workspace, user });
         };
-        self.remove_member_keys(workspace, user, &pair.order).await
+        self.remove_member_keys(workspace, user, &pair.order)
+            .await?;
+        self.forget_members(&[(workspace, user)]).await
     }
 
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
@@ -841,6 +889,19 @@ impl Store for KvStore {
             }
             other => Err(backend("registry", format!("unexpected {other:?}"))),
         }
+    }
+}
+
+/// The registry claim for an `add_member` of this pair (a fresh random id per attempt, so a
+/// retry of the same request is told apart from a concurrent one).
+fn member_claim(workspace: Uuid, user: Uuid) -> Claim {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).expect("crypto.getRandomValues failed");
+    Claim {
+        kind: NameKind::Member,
+        name: format!("{workspace}/{user}"),
+        id: uuid::Builder::from_random_bytes(id).into_uuid(),
+        join: false,
     }
 }
 

@@ -2,7 +2,8 @@
 //! decided, because KV has no transactions and no compare-and-set.
 //!
 //! A single instance (named `registry`) holds:
-//! - a reservation per username and per workspace name: `{id, at_ms, committed}`;
+//! - a reservation per username, per workspace name and per membership added with
+//!   `add_member`: `{id, at_ms, committed}`;
 //! - the set of user ids known to be enabled admins (a subset of the real set, see README.md);
 //! - the generated token signing secret.
 //!
@@ -28,6 +29,8 @@ const INSTANCE: &str = "registry";
 pub enum NameKind {
     User,
     Workspace,
+    /// A membership added by `add_member`, named `{workspace}/{user}`.
+    Member,
 }
 
 /// A request to hold `name` for entity `id`. With `join`, a name already held is not a
@@ -50,6 +53,7 @@ fn name_key(kind: NameKind, name: &str) -> String {
     match kind {
         NameKind::User => format!("user:{name}"),
         NameKind::Workspace => format!("workspace:{name}"),
+        NameKind::Member => format!("member:{name}"),
     }
 }
 
@@ -71,6 +75,8 @@ pub enum Op {
     Commit { claims: Vec<Claim>, now_ms: i64 },
     /// Frees the claims' names (only where `id` still holds them).
     Release { claims: Vec<Claim> },
+    /// Frees names whoever holds them (memberships, whose holder ids nobody keeps).
+    Forget { names: Vec<(NameKind, String)> },
     /// Hands a name held by `previous` (an abandoned holder) to `claim.id`.
     Takeover {
         claim: Claim,
@@ -184,6 +190,13 @@ impl Registry {
                     {
                         storage.delete(&key).await?;
                     }
+                }
+                Ok(Answer::Done)
+            }
+            Op::Forget { names } => {
+                let keys: Vec<String> = names.iter().map(|(k, n)| name_key(*k, n)).collect();
+                if !keys.is_empty() {
+                    storage.delete_multiple(keys).await?;
                 }
                 Ok(Answer::Done)
             }
