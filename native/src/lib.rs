@@ -18,7 +18,6 @@ pub mod platform;
 pub mod schema;
 pub mod server;
 pub mod settings;
-pub mod sqlite_mutex;
 pub mod sqlite_store;
 pub mod tasks;
 pub mod web_app;

@@ -163,10 +163,6 @@ impl Inner {
 fn configure_library() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let rc = crate::sqlite_mutex::install();
-        if rc != rusqlite::ffi::SQLITE_OK {
-            tracing::debug!("could not install parking_lot mutexes in SQLite (code {rc})");
-        }
         // Memory statistics take a process-wide mutex on every SQLite allocation, which readers
         // on several threads then queue on; workgate never reads them. This only works before
         // SQLite initialises; if something else opened a connection first, it stays on.
