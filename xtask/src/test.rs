@@ -86,12 +86,16 @@ pub fn all() -> Result<()> {
             python::client_compat(&server.base_url)
         },
     )?;
-    s.step("conformance + web app: worker", || {
-        worker::build()?;
-        let server = worker::spawn(&scratch.join("worker"))?;
-        conformance_over_http(&server.base_url)?;
-        webapp::e2e(&server.base_url, "worker")
-    })?;
+    s.step(
+        "store suite in workerd, conformance + web app: worker",
+        || {
+            worker::build()?;
+            worker::store_suite(&scratch.join("worker-store-suite"))?;
+            let server = worker::spawn(&scratch.join("worker"))?;
+            conformance_over_http(&server.base_url)?;
+            webapp::e2e(&server.base_url, "worker")
+        },
+    )?;
     eprintln!("\n==== xtask test: summary");
     for (name, secs) in &s.passed {
         eprintln!("ok  {name} ({secs:.1} s)");
