@@ -115,6 +115,22 @@ pub trait Store: ThreadSafe {
     async fn workspaces_of(&self, user: Uuid) -> StoreResult<Vec<Workspace>>;
     /// The members of `workspace`, by membership time.
     async fn members_of(&self, workspace: Uuid) -> StoreResult<Vec<User>>;
+    /// The workspace names of each of `users` (same order as `users`; each list by membership
+    /// time): what listing users shows. The default asks [`Store::workspaces_of`] once per user;
+    /// a backend where each call is a round trip (KV) answers all of them at once.
+    async fn workspace_names_of_users(&self, users: &[Uuid]) -> StoreResult<Vec<Vec<String>>> {
+        let mut out = Vec::with_capacity(users.len());
+        for user in users {
+            out.push(
+                self.workspaces_of(*user)
+                    .await?
+                    .into_iter()
+                    .map(|w| w.name)
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
     /// Adds a membership; each (workspace, user) pair at most once
     /// ([`StoreError::AlreadyMember`]); both must exist.
     async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()>;

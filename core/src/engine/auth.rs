@@ -111,6 +111,23 @@ impl<S: Store, P: Platform> Engine<S, P> {
         ))
     }
 
+    /// Many users as the API shows them, with their memberships fetched in one store call.
+    pub(crate) async fn users_out(
+        &self,
+        users: &[User],
+        caller: &Caller,
+    ) -> ApiResult<Vec<UserOut>> {
+        let ids: Vec<_> = users.iter().map(|u| u.id).collect();
+        let names = self.store.workspace_names_of_users(&ids).await?;
+        Ok(users
+            .iter()
+            .zip(names)
+            .map(|(user, workspaces)| {
+                UserOut::new(user, workspaces, self.shown_key(user, Some(caller), None))
+            })
+            .collect())
+    }
+
     /// The workspaces a user can access: every one for admins, its memberships otherwise.
     pub(crate) async fn accessible_workspaces(
         &self,

@@ -83,11 +83,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             &Resource::Instance,
         )?;
         let users = self.store.users().await?;
-        let mut out = Vec::with_capacity(users.len());
-        for user in &users {
-            out.push(self.user_out(user, Some(caller), None).await?);
-        }
-        ok(&out)
+        ok(&self.users_out(&users, caller).await?)
     }
 
     pub(crate) async fn create_user(&self, caller: &Caller, req: &Request) -> ApiResult<Response> {

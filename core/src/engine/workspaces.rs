@@ -149,11 +149,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             return Err(ApiError::workspace_not_found(id));
         };
         let members = self.store.members_of(workspace.id).await?;
-        let mut out = Vec::with_capacity(members.len());
-        for user in &members {
-            out.push(self.user_out(user, Some(caller), None).await?);
-        }
-        ok(&out)
+        ok(&self.users_out(&members, caller).await?)
     }
 
     /// `POST /api/workspaces/{id}/users/{user_id}` (admin; 403, then 404 Workspace, 404 User, 409).
