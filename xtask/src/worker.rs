@@ -115,8 +115,10 @@ pub fn dev(port: u16, state: &Path) -> Result<()> {
 /// waits until it answers.
 ///
 /// It runs on the same local workerd as `wrangler dev`, configured from the same wrangler.toml,
-/// but through Miniflare directly (wasm/worker/local/serve.mjs): wrangler's dev proxy answers a
-/// POST with 503 when it loses a request under load, which made the conformance suite flaky.
+/// but through Miniflare directly behind a Node HTTP server (wasm/worker/local/serve.mjs):
+/// workerd closes idle keep-alive connections after 10-15 s, and a pooling test client's POST on
+/// such a socket fails (through wrangler's proxy as a 503), which made the conformance suite
+/// flaky.
 pub fn spawn(state: &Path) -> Result<Server> {
     let cost = format!("WORKGATE_PASSWORD_COST={TEST_PASSWORD_COST}");
     start("build/index.js", state, &[&cost])
