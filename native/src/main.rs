@@ -1,4 +1,4 @@
-//! The `workgate` binary; see `workgate --help` and README-native.md.
+//! The `workgate` binary; see `workgate --help` and the README's self-hosting section.
 
 // mimalloc: the server allocates many small, short-lived buffers per request on several
 // threads, where glibc's malloc spends a noticeable share of the time.
