@@ -151,8 +151,6 @@ fn start(script: &str, state: &Path, vars: &[&str]) -> Result<Server> {
 /// the Worker with the `store-suite` feature (into build-store-suite/, so the normal bundle
 /// stays as it is), serves it with `WORKGATE_STORE_SUITE=1`, and reads the report from
 /// `GET /api/_store_suite`.
-// Not yet called by `cargo xtask test` (xtask/src/test.rs is not this module's to edit).
-#[allow(dead_code)]
 pub fn store_suite(state: &Path) -> Result<()> {
     worker_build("build-store-suite", &["--features", "store-suite"])?;
     let server = start(

@@ -66,6 +66,15 @@ pub fn workspace_members_prefix(workspace: Uuid) -> String {
 pub fn workspace_member(workspace: Uuid, stamp: &str, user: Uuid) -> String {
     format!("workspace-members/{workspace}/{stamp}/{user}")
 }
+pub const USER_WORKSPACES: &str = "user-workspaces/";
+/// Splits `user-workspaces/{user}/{stamp}/{workspace}` into its parts.
+pub fn parse_user_workspace(key: &str) -> Option<(Uuid, &str, Uuid)> {
+    let mut parts = key.strip_prefix(USER_WORKSPACES)?.splitn(3, '/');
+    let user = Uuid::parse_str(parts.next()?).ok()?;
+    let stamp = parts.next()?;
+    let workspace = Uuid::parse_str(parts.next()?).ok()?;
+    Some((user, stamp, workspace))
+}
 pub fn user_workspaces_prefix(user: Uuid) -> String {
     format!("user-workspaces/{user}/")
 }

@@ -777,6 +777,60 @@ impl Store for KvStore {
             .collect())
     }
 
+    /// For more than a few users: one listing of every membership ordering key, then bulk gets
+    /// of the pair keys and the workspaces, instead of a listing per user.
+    async fn workspace_names_of_users(&self, users: &[Uuid]) -> StoreResult<Vec<Vec<String>>> {
+        if users.len() <= 3 {
+            let mut out = Vec::with_capacity(users.len());
+            for user in users {
+                let names = self.workspaces_of(*user).await?.into_iter().map(|w| w.name);
+                out.push(names.collect());
+            }
+            return Ok(out);
+        }
+        let listed = self.list(keys::USER_WORKSPACES, None).await?;
+        let entries: Vec<(Uuid, String, Uuid)> = listed
+            .iter()
+            .filter_map(|(k, _)| keys::parse_user_workspace(k))
+            .filter(|(user, _, _)| users.contains(user))
+            .map(|(user, stamp, ws)| (user, stamp.to_string(), ws))
+            .collect();
+        let pair_keys: Vec<String> = entries
+            .iter()
+            .map(|(user, _, ws)| keys::member(*ws, *user))
+            .collect();
+        let pairs: Vec<Option<MemberRecord>> = self.get_many_as(&pair_keys).await?;
+        let live: Vec<&(Uuid, String, Uuid)> = entries
+            .iter()
+            .zip(pairs)
+            .filter(|((_, stamp, _), p)| p.as_ref().is_some_and(|p| &p.order == stamp))
+            .map(|(e, _)| e)
+            .collect();
+        let mut ws_ids: Vec<Uuid> = live.iter().map(|(_, _, ws)| *ws).collect();
+        ws_ids.sort();
+        ws_ids.dedup();
+        let ws_keys: Vec<String> = ws_ids.iter().map(|id| keys::workspace(*id)).collect();
+        let records: Vec<Option<WorkspaceRecord>> = self.get_many_as(&ws_keys).await?;
+        let names: std::collections::HashMap<Uuid, String> = ws_ids
+            .iter()
+            .zip(records)
+            .filter_map(|(id, r)| {
+                r.filter(|r| r.workspace.id == *id)
+                    .map(|r| (*id, r.workspace.name))
+            })
+            .collect();
+        // Keys list in (user, stamp) order, so each user's names come out by membership time.
+        Ok(users
+            .iter()
+            .map(|user| {
+                live.iter()
+                    .filter(|(u, _, _)| u == user)
+                    .filter_map(|(_, _, ws)| names.get(ws).cloned())
+                    .collect()
+            })
+            .collect())
+    }
+
     async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
         if self.workspace_record(workspace).await?.is_none() {
             return Err(StoreError::WorkspaceNotFound(workspace));
