@@ -307,11 +307,16 @@ pub(crate) enum AuditTarget<'a> {
 
 /// A 200 JSON response.
 pub(crate) fn ok<T: serde::Serialize>(body: &T) -> ApiResult<Response> {
-    let value = serde_json::to_value(body).map_err(|_| ApiError::Internal {
+    // Straight to bytes: no intermediate `Value` on the hot path.
+    let body = serde_json::to_vec(body).map_err(|_| ApiError::Internal {
         kind: "SerializationError",
         message: "Could not encode the response",
     })?;
-    Ok(Response::json(200, &value))
+    Ok(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body,
+    })
 }
 
 /// Denies with 403 unless the access model allows.
