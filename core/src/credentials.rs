@@ -222,12 +222,24 @@ pub fn is_bcrypt(hash: &str) -> bool {
 }
 
 /// Whether `hash` is a stored password hash workgate can verify (for imports).
+///
+/// The cost is bounded too (bcrypt ≤ 16; Argon2 ≤ 256 MiB, 16 passes, 16 lanes), so an
+/// imported file cannot make each login of a user exhaust memory or hang a thread.
 pub fn is_supported_password_hash(hash: &str) -> bool {
     if is_bcrypt(hash) {
+        let cost_ok = hash.as_bytes().get(6) == Some(&b'$')
+            && hash
+                .get(4..6)
+                .and_then(|c| c.parse::<u32>().ok())
+                .is_some_and(|c| (4..=16).contains(&c));
         // `verify` parses the hash first and fails on a malformed one; a mismatch is `Ok(false)`.
-        return bcrypt::verify("", hash).is_ok();
+        return cost_ok && bcrypt::verify("", hash).is_ok();
     }
-    PasswordHash::new(hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"))
+    PasswordHash::new(hash).is_ok_and(|h| {
+        h.algorithm.as_str().starts_with("argon2")
+            && Params::try_from(&h)
+                .is_ok_and(|p| p.m_cost() <= 262_144 && p.t_cost() <= 16 && p.p_cost() <= 16)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +393,11 @@ mod tests {
             assert!(is_supported_password_hash(&s));
         }
         assert!(!is_supported_password_hash("$2b$04$short"));
+        let too_costly = bcrypt::hash_with_salt("1234", 4, [3; 16])
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB)
+            .replacen("$04$", "$31$", 1);
+        assert!(!is_supported_password_hash(&too_costly));
         assert!(!is_supported_password_hash("plain"));
         assert!(!verify_password("x", "plain", CHEAP).matches);
     }

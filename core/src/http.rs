@@ -64,7 +64,7 @@ impl Response {
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
         Response {
             status,
-            headers: vec![("content-type".to_string(), "application/json".to_string())],
+            headers: json_headers(),
             body: serde_json::to_vec(body).unwrap_or_default(),
         }
     }
@@ -80,4 +80,12 @@ impl Response {
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
+}
+
+/// The headers of every JSON answer: its type, and no content sniffing.
+pub fn json_headers() -> Vec<(String, String)> {
+    vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("x-content-type-options".to_string(), "nosniff".to_string()),
+    ]
 }

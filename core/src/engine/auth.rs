@@ -207,14 +207,10 @@ impl<S: Store, P: Platform> Engine<S, P> {
 
         let now = self.platform.now();
         // Names that cannot exist are refused without touching the store (nothing to throttle).
-        let throttled = input::is_valid_name(username) && username.len() <= 200;
-        let failures = if throttled {
-            self.store.login_failures(username).await?
-        } else {
-            LoginFailures::default()
-        };
-        self.refuse_if_locked(failures, now)?;
-
+        let throttled = input::is_valid_name(username);
+        if throttled {
+            self.claim_attempt(username, now).await?;
+        }
         let user = if throttled {
             self.store.user_by_username(username).await?
         } else {
@@ -230,27 +226,24 @@ impl<S: Store, P: Platform> Engine<S, P> {
             .await;
         let user = match user {
             Some(user) if usable && check.matches => user,
-            _ => {
-                if throttled {
-                    self.store
-                        .record_login_failure(username, now, self.config.throttle.window_secs)
-                        .await?;
-                }
-                return Err(ApiError::Unauthorized);
-            }
+            // The attempt was already counted as a failure by `claim_attempt`.
+            _ => return Err(ApiError::Unauthorized),
         };
-        if failures.count > 0 {
-            self.store.clear_login_failures(username).await?;
-        }
+        self.store.clear_login_failures(username).await?;
         if check.needs_rehash {
             // Upgrade bcrypt (or an old cost) to the current scheme; the stamp stays, so
             // existing tokens keep working. A failure here must not fail the login.
-            if let Ok(hash) = self.hash(password).await {
+            // Re-read after hashing, and only replace the hash we verified: a change made
+            // meanwhile (role, key, disable, password) must not be written back over.
+            if let Ok(hash) = self.hash(password).await
+                && let Ok(Some(fresh)) = self.store.user_by_id(user.id).await
+                && fresh.password_hash == user.password_hash
+            {
                 let _ = self
                     .store
                     .update_user(User {
                         password_hash: hash,
-                        ..user.clone()
+                        ..fresh
                     })
                     .await;
             }
@@ -274,6 +267,27 @@ impl<S: Store, P: Platform> Engine<S, P> {
             self.token_secret().await?,
             &claims,
         ))
+    }
+
+    /// Counts one password attempt for `username` *before* the password is checked, so that
+    /// parallel guesses cannot all slip in under the limit: 429 if the username is locked, or
+    /// if attempts that raced in since the record was read already reach the limit. A correct
+    /// password clears the record afterwards.
+    pub(crate) async fn claim_attempt(&self, username: &str, now: Timestamp) -> ApiResult<()> {
+        let policy = self.config.throttle;
+        let failures = self.store.login_failures(username).await?;
+        self.refuse_if_locked(failures, now)?;
+        let record = self
+            .store
+            .record_login_failure(username, now, policy.window_secs)
+            .await?;
+        let before = record.count.saturating_sub(1);
+        if before > failures.count && before >= policy.max_failures {
+            return Err(ApiError::TooManyRequests {
+                retry_after: policy.base_lockout_secs,
+            });
+        }
+        Ok(())
     }
 
     /// 429 while `failures` lock the username (API.md 9.6, docs/DECISIONS.md).
@@ -302,7 +316,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
 
     /// A hash of a random password at the current cost, verified when the username is unknown
     /// so that failed logins take about the same time either way.
-    async fn decoy_hash(&self) -> ApiResult<String> {
+    pub(crate) async fn decoy_hash(&self) -> ApiResult<String> {
         if let Some(h) = self.decoy_hash.get() {
             return Ok(h.clone());
         }
@@ -334,8 +348,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
 
         let now = self.platform.now();
         let username = caller.user.username.as_str();
-        let failures = self.store.login_failures(username).await?;
-        self.refuse_if_locked(failures, now)?;
+        self.claim_attempt(username, now).await?;
         let check = self
             .platform
             .verify_password(
@@ -345,23 +358,27 @@ impl<S: Store, P: Platform> Engine<S, P> {
             )
             .await;
         if !check.matches {
-            self.store
-                .record_login_failure(username, now, self.config.throttle.window_secs)
-                .await?;
             return Err(ApiError::BadRequest(
                 "Current password is incorrect".to_string(),
             ));
         }
+        self.store.clear_login_failures(username).await?;
+        let hash = self.hash(&new).await?;
+        // Re-read after hashing: a change made meanwhile (by an admin) is kept, and a password
+        // or stamp changed meanwhile means this request's credentials are stale.
+        let fresh = self
+            .store
+            .user_by_id(caller.user.id)
+            .await?
+            .filter(|u| !u.disabled && u.security_stamp == caller.user.security_stamp)
+            .ok_or(ApiError::Unauthorized)?;
         let updated = User {
-            password_hash: self.hash(&new).await?,
+            password_hash: hash,
             security_stamp: self.new_stamp(),
             updated_at: now,
-            ..caller.user.clone()
+            ..fresh
         };
         let updated = self.store.update_user(updated).await?;
-        if failures.count > 0 {
-            self.store.clear_login_failures(username).await?;
-        }
         self.record(
             Some(&caller.user),
             "user.password.change",

@@ -72,6 +72,8 @@ pub enum ApiError {
     TooManyRequests {
         retry_after: i64,
     },
+    /// The request body is larger than [`super::MAX_BODY_BYTES`].
+    PayloadTooLarge,
     /// No route for the path.
     RouteNotFound,
     /// The path exists, but not with this method.
@@ -122,6 +124,7 @@ impl ApiError {
             ApiError::AlreadyExists { .. } => 409,
             ApiError::Validation(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
+            ApiError::PayloadTooLarge => 413,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -165,6 +168,10 @@ impl ApiError {
                     json!({"detail": "Too many failed login attempts; try again later", "retry_after": retry_after}),
                 )
             }
+            ApiError::PayloadTooLarge => envelope(
+                "BadRequestError",
+                json!({"message": "The request body is larger than 1 MiB"}),
+            ),
             ApiError::RouteNotFound => json!({"detail": "Not Found"}),
             ApiError::MethodNotAllowed { allow } => {
                 extra_headers.push(("allow".into(), allow.join(", ")));

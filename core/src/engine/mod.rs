@@ -26,6 +26,10 @@ use routes::{Endpoint, RouteMatch};
 
 pub use auth::Caller;
 
+/// The largest request body the engine reads (1 MiB); larger ones are 413. Hosts may refuse
+/// earlier, before reading it all.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// Login throttling policy (API.md 9.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
@@ -142,6 +146,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
     }
 
     async fn route(&self, req: &Request) -> ApiResult<Response> {
+        if req.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
         let (route, params) = match routes::match_route(&req.method, &req.path) {
             RouteMatch::Found { route, params } => (route, params),
             RouteMatch::WrongMethod { allow } => return Err(ApiError::MethodNotAllowed { allow }),
@@ -314,7 +321,7 @@ pub(crate) fn ok<T: serde::Serialize>(body: &T) -> ApiResult<Response> {
     })?;
     Ok(Response {
         status: 200,
-        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        headers: crate::http::json_headers(),
         body,
     })
 }

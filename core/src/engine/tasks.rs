@@ -127,6 +127,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// default user is enabled. Idempotent and safe to race: returns the user if this call
     /// created it.
     pub async fn bootstrap_default_user(&self) -> Result<Option<User>, StoreError> {
+        // Prepare the decoy hash now, so the first failed login is not slower than the rest.
+        let _ = self.decoy_hash().await;
         let config = &self.config.default_user;
         if !config.enabled || self.store.user_count().await? > 0 {
             return Ok(None);

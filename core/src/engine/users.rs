@@ -14,6 +14,9 @@ use super::error::{ApiError, ApiResult};
 use super::input::{self, Fields};
 use super::{AuditTarget, Engine, authorize, ok};
 
+/// The deepest an audit listing may page (keeps every store's listing bounded).
+const MAX_AUDIT_OFFSET: u32 = 100_000;
+
 /// What creating a user needs, however it is asked for (API, command line, bootstrap).
 pub(crate) struct UserDraft {
     pub username: String,
@@ -165,7 +168,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
             &Resource::User(name),
         )?;
         let Some(old) = target else {
-            return Err(ApiError::user_not_found(raw_id));
+            return Err(ApiError::user_not_found(
+                id.map_or(raw_id.to_string(), |i| i.to_string()),
+            ));
         };
 
         let mut user = old.clone();
@@ -306,13 +311,22 @@ impl<S: Store, P: Platform> Engine<S, P> {
             &Resource::User(name),
         )?;
         let (Some(user), Some(password)) = (target, password) else {
-            return Err(ApiError::user_not_found(raw_id));
+            return Err(ApiError::user_not_found(
+                id.map_or(raw_id.to_string(), |i| i.to_string()),
+            ));
         };
+        let hash = self.hash(&password).await?;
+        // Re-read after hashing so a change made meanwhile (role, key, disable) is kept.
+        let fresh = self
+            .store
+            .user_by_id(user.id)
+            .await?
+            .ok_or_else(|| ApiError::user_not_found(user.id))?;
         let updated = User {
-            password_hash: self.hash(&password).await?,
+            password_hash: hash,
             security_stamp: self.new_stamp(),
             updated_at: self.platform.now(),
-            ..user
+            ..fresh
         };
         let updated = self.store.update_user(updated).await?;
         self.store.clear_login_failures(&updated.username).await?;
@@ -330,7 +344,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
     pub(crate) async fn audit_log(&self, caller: &Caller, req: &Request) -> ApiResult<Response> {
         let mut errors = Vec::new();
         let limit = input::query_int(req, "limit", 100, 1, 1000, &mut errors);
-        let offset = input::query_int(req, "offset", 0, 0, u32::MAX, &mut errors);
+        let offset = input::query_int(req, "offset", 0, 0, MAX_AUDIT_OFFSET, &mut errors);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
