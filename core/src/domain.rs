@@ -50,8 +50,8 @@ mod records {
     use serde::{Deserialize, Serialize};
     use uuid::Uuid;
 
-    /// A stored user account.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    /// A stored user account. Its `Debug` form hides the password hash and security stamp.
+    #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct User {
         pub id: Uuid,
         pub username: String,
@@ -71,6 +71,18 @@ mod records {
         pub disabled: bool,
         pub inserted_at: Timestamp,
         pub updated_at: Timestamp,
+    }
+
+    impl std::fmt::Debug for User {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("User")
+                .field("id", &self.id)
+                .field("username", &self.username)
+                .field("role", &self.role)
+                .field("disabled", &self.disabled)
+                .field("api_key_prefix", &self.api_key_prefix)
+                .finish_non_exhaustive()
+        }
     }
 
     impl User {

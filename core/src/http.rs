@@ -3,8 +3,8 @@
 //! Hosts translate their framework's types (axum, workers-rs) to and from these; the
 //! conformance suite builds them directly for in-process runs.
 
-/// An HTTP request as the engine sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// An HTTP request as the engine sees it. Its `Debug` form hides credentials and the body.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// Upper-case method, e.g. `GET`.
     pub method: String,
@@ -15,6 +15,28 @@ pub struct Request {
     /// Header names are matched case-insensitively.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = ["authorization", "x-argilla-api-key", "cookie"]
+                    .iter()
+                    .any(|s| k.eq_ignore_ascii_case(s));
+                (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query.as_ref().map(|_| "<redacted>"))
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl Request {

@@ -13,13 +13,22 @@ use super::input::{self, Fields};
 use super::schema::{Token, UserOut, WorkspaceOut, Workspaces};
 use super::{AuditTarget, Engine, authorize, ok};
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
+/// The authenticated caller of a request. `Debug` hides the key.
+#[derive(Clone)]
 pub struct Caller {
     pub user: User,
     /// The API key the caller authenticated with, if it used one (kept only for this request,
     /// to echo the caller's own key back as Argilla does).
     api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user)
+            .field("by_api_key", &self.api_key.is_some())
+            .finish()
+    }
 }
 
 impl<S: Store, P: Platform> Engine<S, P> {

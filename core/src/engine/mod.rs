@@ -53,13 +53,22 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// The default admin (API.md section 8).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The default admin (API.md section 8). `Debug` hides the password and key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DefaultUserConfig {
     pub enabled: bool,
     pub username: String,
     pub password: String,
     pub api_key: String,
+}
+
+impl std::fmt::Debug for DefaultUserConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultUserConfig")
+            .field("enabled", &self.enabled)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for DefaultUserConfig {
@@ -73,8 +82,8 @@ impl Default for DefaultUserConfig {
     }
 }
 
-/// Engine settings a host reads from its configuration.
-#[derive(Debug, Clone)]
+/// Engine settings a host reads from its configuration. `Debug` hides the token secret.
+#[derive(Clone)]
 pub struct Config {
     /// Argon2id cost of new password hashes.
     pub password_cost: PasswordCost,
@@ -85,6 +94,21 @@ pub struct Config {
     pub token_secret: Option<Vec<u8>>,
     pub throttle: ThrottlePolicy,
     pub default_user: DefaultUserConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("password_cost", &self.password_cost)
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field(
+                "token_secret",
+                &self.token_secret.as_ref().map(|_| "<configured>"),
+            )
+            .field("throttle", &self.throttle)
+            .field("default_user", &self.default_user)
+            .finish()
+    }
 }
 
 impl Default for Config {
