@@ -112,3 +112,35 @@ fn parallel_user_creates_with_distinct_names_all_succeed() {
         answer.expect(200);
     }
 }
+
+#[test]
+fn parallel_wrong_passwords_cannot_all_slip_under_the_login_limit() {
+    // DECISIONS.md, Throttling: attempts are counted before the password is checked, so of
+    // RACERS (8) simultaneous guesses at most 5 are even tried (401); the rest are 429.
+    let user = t().create_user("annotator");
+    let answers = race(|| {
+        t().post("/api/security/token")
+            .form(&[
+                ("username", user.username.as_str()),
+                ("password", "wrong-password"),
+            ])
+            .send()
+    });
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "only 401 or 429: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 401).count() <= 5,
+        "at most 5 guesses checked: {statuses:?}"
+    );
+    // And the right password is now refused too, while locked.
+    t().post("/api/security/token")
+        .form(&[
+            ("username", user.username.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .expect(429);
+}
