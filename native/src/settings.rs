@@ -7,18 +7,20 @@
 
 use std::path::{Path, PathBuf};
 
-use workgate_core::credentials::PasswordCost;
-use workgate_core::{Config, DefaultUserConfig};
+use workgate_core::Config;
+use workgate_core::engine::settings as engine_settings;
 
 pub const ENV_HOME: &str = "ARGILLA_HOME_PATH";
 pub const ENV_DATABASE_URL: &str = "ARGILLA_DATABASE_URL";
 pub const ENV_USERS_DB_FILE: &str = "ARGILLA_LOCAL_AUTH_USERS_DB_FILE";
-pub const ENV_SECRET_KEY: &str = "ARGILLA_LOCAL_AUTH_SECRET_KEY";
-pub const ENV_TOKEN_EXPIRATION: &str = "ARGILLA_LOCAL_AUTH_TOKEN_EXPIRATION_IN_MINUTES";
-pub const ENV_DEFAULT_USER_ENABLED: &str = "WORKGATE_DEFAULT_USER_ENABLED";
-pub const ENV_DEFAULT_USER_PASSWORD: &str = "WORKGATE_DEFAULT_USER_PASSWORD";
-pub const ENV_DEFAULT_USER_API_KEY: &str = "WORKGATE_DEFAULT_USER_API_KEY";
-pub const ENV_PASSWORD_COST: &str = "WORKGATE_PASSWORD_COST";
+// The engine's settings are named, parsed and checked in core (`Config::from_settings`).
+pub const ENV_SECRET_KEY: &str = engine_settings::TOKEN_SECRET;
+pub const ENV_TOKEN_SECRET: &str = engine_settings::TOKEN_SECRET_ALIAS;
+pub const ENV_TOKEN_EXPIRATION: &str = engine_settings::TOKEN_EXPIRATION;
+pub const ENV_DEFAULT_USER_ENABLED: &str = engine_settings::DEFAULT_USER_ENABLED;
+pub const ENV_DEFAULT_USER_PASSWORD: &str = engine_settings::DEFAULT_USER_PASSWORD;
+pub const ENV_DEFAULT_USER_API_KEY: &str = engine_settings::DEFAULT_USER_API_KEY;
+pub const ENV_PASSWORD_COST: &str = engine_settings::PASSWORD_COST;
 
 /// The `--help` section that lists every environment variable.
 pub const ENVIRONMENT_HELP: &str = "\
@@ -28,9 +30,9 @@ Environment variables:
                                <home>/workgate.db. Other schemes are refused.
   ARGILLA_LOCAL_AUTH_USERS_DB_FILE
                                YAML file read by `users migrate` (default .users.yml)
-  ARGILLA_LOCAL_AUTH_SECRET_KEY
-                               Bearer-token signing secret; when unset, one is generated once
-                               and kept in the database
+  ARGILLA_LOCAL_AUTH_SECRET_KEY (or WORKGATE_TOKEN_SECRET)
+                               Bearer-token signing secret, at least 32 bytes; when unset, one
+                               is generated once and kept in the database
   ARGILLA_LOCAL_AUTH_TOKEN_EXPIRATION_IN_MINUTES
                                Bearer-token lifetime in minutes (default 1440 = 24 h)
   WORKGATE_DEFAULT_USER_ENABLED
@@ -100,46 +102,8 @@ impl Settings {
             None => home.join("workgate.db"),
         };
 
-        let mut config = Config::default();
-        if let Some(cost) = env.var(ENV_PASSWORD_COST) {
-            config.password_cost = PasswordCost::parse(&cost)
-                .map_err(|e| SettingsError(format!("{ENV_PASSWORD_COST}: {e}")))?;
-        }
-        if let Some(minutes) = env.var(ENV_TOKEN_EXPIRATION) {
-            let minutes: i64 = minutes
-                .trim()
-                .parse()
-                .ok()
-                .filter(|m| (1..=525_600 * 10).contains(m))
-                .ok_or_else(|| {
-                    SettingsError(format!(
-                        "{ENV_TOKEN_EXPIRATION} must be a whole number of minutes between 1 and \
-                         5256000, got {minutes:?}"
-                    ))
-                })?;
-            config.token_ttl_secs = minutes * 60;
-        }
-        if let Some(secret) = env.var(ENV_SECRET_KEY) {
-            config.token_secret = Some(secret.into_bytes());
-        }
-        let defaults = DefaultUserConfig::default();
-        config.default_user = DefaultUserConfig {
-            enabled: match env.var(ENV_DEFAULT_USER_ENABLED) {
-                Some(v) => parse_bool(&v).ok_or_else(|| {
-                    SettingsError(format!(
-                        "{ENV_DEFAULT_USER_ENABLED} must be true or false, got {v:?}"
-                    ))
-                })?,
-                None => defaults.enabled,
-            },
-            password: env
-                .var(ENV_DEFAULT_USER_PASSWORD)
-                .unwrap_or(defaults.password),
-            api_key: env
-                .var(ENV_DEFAULT_USER_API_KEY)
-                .unwrap_or(defaults.api_key),
-            username: defaults.username,
-        };
+        // No flag maps onto an engine setting, so the environment is the only source.
+        let config = Config::from_settings(|name| env.var(name)).map_err(SettingsError)?;
         Ok(Settings {
             home,
             database,
@@ -205,14 +169,6 @@ pub fn database_path_from_url(url: &str) -> Result<PathBuf, SettingsError> {
     Ok(PathBuf::from(path))
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +199,7 @@ mod tests {
             (ENV_HOME, "/srv/wg"),
             (ENV_PASSWORD_COST, "m=64,t=1,p=1"),
             (ENV_TOKEN_EXPIRATION, "30"),
-            (ENV_SECRET_KEY, "s3cret"),
+            (ENV_SECRET_KEY, "0123456789abcdef0123456789abcdef"),
             (ENV_DEFAULT_USER_ENABLED, "false"),
             (ENV_DEFAULT_USER_PASSWORD, "another-password"),
         ];
@@ -252,7 +208,10 @@ mod tests {
         assert_eq!(s.database, PathBuf::from("/srv/wg/workgate.db"));
         assert_eq!(s.config.password_cost.memory_kib, 64);
         assert_eq!(s.config.token_ttl_secs, 1800);
-        assert_eq!(s.config.token_secret.as_deref(), Some(&b"s3cret"[..]));
+        assert_eq!(
+            s.config.token_secret.as_deref(),
+            Some(&b"0123456789abcdef0123456789abcdef"[..])
+        );
         assert!(!s.config.default_user.enabled);
         assert_eq!(s.config.default_user.password, "another-password");
         assert_eq!(s.config.default_user.api_key, "argilla.apikey");
@@ -267,6 +226,8 @@ mod tests {
             [(ENV_PASSWORD_COST, "m=1")],
             [(ENV_TOKEN_EXPIRATION, "soon")],
             [(ENV_DEFAULT_USER_ENABLED, "maybe")],
+            [(ENV_SECRET_KEY, "short")],
+            [(ENV_TOKEN_SECRET, "short")],
         ] {
             let err = Settings::load(Some("/h".into()), None, &env).unwrap_err();
             assert!(!err.0.contains('\n'), "{err}");

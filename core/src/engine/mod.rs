@@ -8,6 +8,7 @@ mod input;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
+pub mod settings;
 pub mod tasks;
 mod users;
 mod workspaces;

@@ -33,8 +33,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use worker::{Context, Env, Headers, event};
-use workgate_core::credentials::ApiKeyDigest;
-use workgate_core::{DefaultUserConfig, Engine, Store};
+use workgate_core::Engine;
 
 use crate::kv_store::KvStore;
 use crate::platform::WorkerPlatform;
@@ -66,37 +65,30 @@ fn engine(env: &Env) -> Result<Rc<WorkerEngine>, String> {
 }
 
 /// Creates the default user in an empty store (API.md section 8), once per isolate, and
-/// warns while it still has the well-known credentials. The check is cheap on purpose (the key
-/// digest; the password only when this isolate just created the user): verifying the password
-/// would cost a full hash of CPU time on every new isolate.
+/// warns while it still has the well-known credentials (core's
+/// [`Engine::default_credentials_in_use`], the same check the native server makes at start).
+/// That check may verify a password hash, so it runs once per isolate, not per request.
 async fn bootstrap(engine: &WorkerEngine) {
     if BOOTSTRAPPED.get() {
         return;
     }
-    let created = match engine.bootstrap_default_user().await {
-        Ok(created) => created,
-        Err(e) => {
-            // Not fatal: the API answers anyway, and the next request tries again.
-            worker::console_error!("workgate: bootstrapping the default user failed: {e}");
-            return;
-        }
-    };
+    if let Err(e) = engine.bootstrap_default_user().await {
+        // Not fatal: the API answers anyway, and the next request tries again.
+        worker::console_error!("workgate: bootstrapping the default user failed: {e}");
+        return;
+    }
     BOOTSTRAPPED.set(true);
-    let configured = &engine.config().default_user;
-    let defaults = DefaultUserConfig::default();
-    let default_password = created.is_some() && configured.password == defaults.password;
-    let default_key = match engine.store().user_by_username(&configured.username).await {
-        Ok(Some(user)) => user.api_key_digest == ApiKeyDigest::of(&defaults.api_key),
-        _ => false,
-    };
-    if default_password || default_key {
-        worker::console_warn!(
-            "workgate: the default user `{}` has the well-known {}; change it, or set \
-             WORKGATE_DEFAULT_USER_PASSWORD and WORKGATE_DEFAULT_USER_API_KEY (wrangler secret \
-             put) before the first request",
-            configured.username,
-            if default_key { "API key" } else { "password" }
-        );
+    match engine.default_credentials_in_use().await {
+        Ok(true) => worker::console_warn!(
+            "workgate: the default user `{}` has the well-known password or API key; change \
+             it, or set WORKGATE_DEFAULT_USER_PASSWORD and WORKGATE_DEFAULT_USER_API_KEY \
+             (wrangler secret put) before the first request",
+            engine.config().default_user.username
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            worker::console_error!("workgate: checking for default credentials failed: {e}")
+        }
     }
 }
 
