@@ -199,6 +199,7 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
         if let Some(user) = engine.bootstrap_default_user().await? {
             tracing::info!("created the default admin {:?}", user.username);
         }
+        engine.prepare().await;
         if engine.default_credentials_in_use().await? {
             let name = &settings.config.default_user.username;
             tracing::warn!(

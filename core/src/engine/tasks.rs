@@ -127,8 +127,6 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// default user is enabled. Idempotent and safe to race: returns the user if this call
     /// created it.
     pub async fn bootstrap_default_user(&self) -> Result<Option<User>, StoreError> {
-        // Prepare the decoy hash now, so the first failed login is not slower than the rest.
-        let _ = self.decoy_hash().await;
         let config = &self.config.default_user;
         if !config.enabled || self.store.user_count().await? > 0 {
             return Ok(None);
@@ -145,6 +143,30 @@ impl<S: Store, P: Platform> Engine<S, P> {
                 Err(StoreError::Backend(format!("default user settings: {m}")))
             }
         }
+    }
+
+    /// Work done once at a host's start rather than on some first request: computes the decoy
+    /// hash that failed logins for unknown usernames verify, so the first such login takes no
+    /// longer than the rest. The native server calls it at start; the Worker does not (it would
+    /// cost every new isolate a password hash of CPU), so there the decoy is made lazily.
+    pub async fn prepare(&self) {
+        let _ = self.decoy_hash().await;
+    }
+
+    /// Whether the default admin may still have the well-known credentials, without hashing:
+    /// its stored key is the well-known one, or the configured default password is. For hosts
+    /// where a hash per start is too costly (Workers); it may warn for a password changed
+    /// through the API while the configuration still names `1234`.
+    pub async fn default_credentials_maybe_in_use(&self) -> Result<bool, StoreError> {
+        let Some(user) = self
+            .store
+            .user_by_username(&self.config.default_user.username)
+            .await?
+        else {
+            return Ok(false);
+        };
+        Ok(user.api_key_digest == ApiKeyDigest::of(DEFAULT_API_KEY)
+            || self.config.default_user.password == DEFAULT_PASSWORD)
     }
 
     /// Whether the default admin still has the well-known password or key (hosts warn then).

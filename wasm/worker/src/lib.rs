@@ -65,9 +65,9 @@ fn engine(env: &Env) -> Result<Rc<WorkerEngine>, String> {
 }
 
 /// Creates the default user in an empty store (API.md section 8), once per isolate, and
-/// warns while it still has the well-known credentials (core's
-/// [`Engine::default_credentials_in_use`], the same check the native server makes at start).
-/// That check may verify a password hash, so it runs once per isolate, not per request.
+/// warns while it may still have the well-known credentials (core's
+/// [`Engine::default_credentials_maybe_in_use`]: no password hash, so a new isolate's first
+/// request stays within the free plan's CPU limit).
 async fn bootstrap(engine: &WorkerEngine) {
     if BOOTSTRAPPED.get() {
         return;
@@ -78,7 +78,7 @@ async fn bootstrap(engine: &WorkerEngine) {
         return;
     }
     BOOTSTRAPPED.set(true);
-    match engine.default_credentials_in_use().await {
+    match engine.default_credentials_maybe_in_use().await {
         Ok(true) => worker::console_warn!(
             "workgate: the default user `{}` has the well-known password or API key; change \
              it, or set WORKGATE_DEFAULT_USER_PASSWORD and WORKGATE_DEFAULT_USER_API_KEY \
