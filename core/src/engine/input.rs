@@ -99,6 +99,26 @@ pub fn path_uuid(name: &'static str, raw: &str, errors: &mut Vec<FieldError>) ->
     }
 }
 
+/// What [`path_id_and_body`] read: the id, the body, and the 422 items so far.
+pub type PathIdAndBody = (Option<Uuid>, Option<Map<String, Value>>, Vec<FieldError>);
+
+/// A path id and a JSON object body read together, so that a bad id and a bad body are reported
+/// in one 422 (path first). The body is `None` when it could not be read (its errors are in the
+/// list); other failures (none today) pass through.
+pub fn path_id_and_body(name: &'static str, raw: &str, req: &Request) -> ApiResult<PathIdAndBody> {
+    let mut errors = Vec::new();
+    let id = path_uuid(name, raw, &mut errors);
+    let body = match json_object(req) {
+        Ok(body) => Some(body),
+        Err(ApiError::Validation(mut e)) => {
+            errors.append(&mut e);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    Ok((id, body, errors))
+}
+
 /// Collects the fields of a JSON body in declaration order, recording every failure.
 pub struct Fields<'a> {
     obj: &'a Map<String, Value>,

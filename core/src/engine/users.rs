@@ -141,16 +141,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_id: &str,
         req: &Request,
     ) -> ApiResult<Response> {
-        let mut errors = Vec::new();
-        let id = input::path_uuid("user_id", raw_id, &mut errors);
-        let body = match input::json_object(req) {
-            Ok(body) => Some(body),
-            Err(ApiError::Validation(mut e)) => {
-                errors.append(&mut e);
-                None
-            }
-            Err(other) => return Err(other),
-        };
+        let (id, body, errors) = input::path_id_and_body("user_id", raw_id, req)?;
         let empty = serde_json::Map::new();
         let mut fields = Fields::new(body.as_ref().unwrap_or(&empty));
         fields.errors = errors;
@@ -284,16 +275,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_id: &str,
         req: &Request,
     ) -> ApiResult<Response> {
-        let mut errors = Vec::new();
-        let id = input::path_uuid("user_id", raw_id, &mut errors);
-        let body = match input::json_object(req) {
-            Ok(body) => Some(body),
-            Err(ApiError::Validation(mut e)) => {
-                errors.append(&mut e);
-                None
-            }
-            Err(other) => return Err(other),
-        };
+        let (id, body, errors) = input::path_id_and_body("user_id", raw_id, req)?;
         let empty = serde_json::Map::new();
         let mut fields = Fields::new(body.as_ref().unwrap_or(&empty));
         fields.errors = errors;
