@@ -18,6 +18,8 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 use workgate_core::{Engine, Request};
 
+use workgate_core::engine::error::ApiError;
+
 use crate::platform::NativePlatform;
 use crate::sqlite_store::SqliteStore;
 use crate::web_app;
@@ -25,8 +27,8 @@ use crate::web_app;
 /// The engine the native host runs.
 pub type NativeEngine = Engine<SqliteStore, NativePlatform>;
 
-/// Largest request body accepted (413 above).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest request body accepted (413 above): core's limit, enforced here before reading.
+pub use workgate_core::engine::MAX_BODY_BYTES;
 /// Longest a request may take, body included (503 after).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for in-flight requests.
@@ -104,10 +106,7 @@ async fn route(
     if is_api(request.uri().path()) {
         match tokio::time::timeout(REQUEST_TIMEOUT, api(&engine, request)).await {
             Ok(response) => response,
-            Err(_) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                r#"{"detail":"Request timed out"}"#,
-            ),
+            Err(_) => to_axum(ApiError::Unavailable.into_response()),
         }
     } else {
         web_app::respond(
@@ -149,8 +148,11 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
             .collect(),
         body: body.to_vec(),
     };
-    let answer = engine.handle(core_request).await;
+    to_axum(engine.handle(core_request).await)
+}
 
+/// The engine's answer as an axum response.
+fn to_axum(answer: workgate_core::Response) -> Response {
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() =
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -163,28 +165,12 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
             headers.append(name, value);
         }
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     response
 }
 
-fn json(status: StatusCode, body: &'static str) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
+/// 413, in core's words, for a body refused before it is read.
 fn too_large() -> Response {
-    json(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        r#"{"detail":"Request body too large (limit 1 MiB)"}"#,
-    )
+    to_axum(ApiError::PayloadTooLarge.into_response())
 }
 
 /// One line per request: method, path (never the query string), status, latency. Headers and

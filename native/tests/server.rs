@@ -139,7 +139,10 @@ fn bodies_over_one_mebibyte_are_refused() {
             .send(big),
     );
     assert_eq!(answer.status, 413);
-    assert!(answer.json()["detail"].is_string());
+    assert_eq!(
+        answer.json()["detail"]["code"],
+        "argilla.api.errors::BadRequestError"
+    );
 }
 
 #[test]

@@ -574,3 +574,27 @@ fn getting_a_missing_workspace_is_404_before_403() {
         .send()
         .expect_json(404, &errors::not_found("Workspace", &missing_workspace));
 }
+
+#[test]
+fn a_body_over_one_mebibyte_is_413_and_changes_nothing() {
+    // DECISIONS.md: core refuses bodies over 1 MiB on every host.
+    let name = unique("big");
+    let padding = "x".repeat(1024 * 1024);
+    let body = format!(r#"{{"name": "{name}", "padding": "{padding}"}}"#);
+    let answer = t()
+        .post("/api/workspaces")
+        .key(DEFAULT_ADMIN_KEY)
+        .header("content-type", "application/json")
+        .raw_body(body)
+        .send();
+    answer.expect(413);
+    assert_eq!(
+        answer.json["detail"]["code"],
+        "argilla.api.errors::BadRequestError"
+    );
+    let listed = t().get("/api/workspaces").key(DEFAULT_ADMIN_KEY).send();
+    assert!(
+        !listed.expect(200).to_string().contains(&name),
+        "nothing created"
+    );
+}

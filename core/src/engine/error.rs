@@ -74,6 +74,8 @@ pub enum ApiError {
     },
     /// The request body is larger than [`super::MAX_BODY_BYTES`].
     PayloadTooLarge,
+    /// The host gave up on the request (a timeout).
+    Unavailable,
     /// No route for the path.
     RouteNotFound,
     /// The path exists, but not with this method.
@@ -125,6 +127,7 @@ impl ApiError {
             ApiError::Validation(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::PayloadTooLarge => 413,
+            ApiError::Unavailable => 503,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -171,6 +174,10 @@ impl ApiError {
             ApiError::PayloadTooLarge => envelope(
                 "BadRequestError",
                 json!({"message": "The request body is larger than 1 MiB"}),
+            ),
+            ApiError::Unavailable => envelope(
+                "GenericServerError",
+                json!({"type": "Timeout", "message": "The request took too long; try again"}),
             ),
             ApiError::RouteNotFound => json!({"detail": "Not Found"}),
             ApiError::MethodNotAllowed { allow } => {
