@@ -241,4 +241,17 @@ mod tests {
         assert_eq!(file_name("/../Cargo.toml"), None);
         assert_eq!(file_name("/a/%2e%2e/b").as_deref(), Some("a/%2e%2e/b"));
     }
+
+    #[test]
+    fn the_worker_sends_the_same_policy() {
+        // The Worker's static assets take their headers from www/_headers; both hosts must
+        // send one policy.
+        let worker_headers = include_str!("../../www/_headers");
+        assert!(
+            worker_headers.contains(&format!(
+                "Content-Security-Policy: {CONTENT_SECURITY_POLICY}"
+            )),
+            "www/_headers and CONTENT_SECURITY_POLICY differ"
+        );
+    }
 }
