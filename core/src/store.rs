@@ -73,6 +73,11 @@ pub trait Store: ThreadSafe {
 
     /// Number of users (the default user is bootstrapped when it is zero).
     async fn user_count(&self) -> StoreResult<u64>;
+    /// Whether any user exists: what the default-user bootstrap asks, on every start of a
+    /// host (every new isolate on Workers), so a backend should answer it without counting.
+    async fn has_users(&self) -> StoreResult<bool> {
+        Ok(self.user_count().await? > 0)
+    }
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_api_key(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>>;

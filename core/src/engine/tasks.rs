@@ -128,7 +128,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// created it.
     pub async fn bootstrap_default_user(&self) -> Result<Option<User>, StoreError> {
         let config = &self.config.default_user;
-        if !config.enabled || self.store.user_count().await? > 0 {
+        if !config.enabled || self.store.has_users().await? {
             return Ok(None);
         }
         match self
