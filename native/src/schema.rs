@@ -13,6 +13,8 @@
 //!   small.
 //! - An index on a single column also orders by rowid within equal keys, so
 //!   `memberships(user_seq)` yields a user's workspaces in membership order without a sort.
+//! - `login_failures` rows are deleted once useless (`last_at` older than twice the window,
+//!   see `record_login_failure`); `login_failures_by_last_at` makes that a range delete.
 //! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
 //!   membership per pair); the store maps constraint errors to `StoreError`s.
 
@@ -27,10 +29,11 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only: never edit a released step.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "create users, workspaces, memberships, audit log, login throttling and settings",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "create users, workspaces, memberships, audit log, login throttling and settings",
+        sql: r#"
 CREATE TABLE users (
     seq             INTEGER PRIMARY KEY,
     id              TEXT    NOT NULL UNIQUE,
@@ -91,7 +94,15 @@ CREATE TABLE settings (
     value BLOB NOT NULL
 ) WITHOUT ROWID;
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "index login failures by last failure, to delete expired ones",
+        sql: r#"
+CREATE INDEX login_failures_by_last_at ON login_failures (last_at);
+"#,
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> u32 {

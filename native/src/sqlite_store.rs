@@ -819,7 +819,17 @@ impl Store for SqliteStore {
         window_secs: i64,
     ) -> StoreResult<LoginFailures> {
         let username = username.to_string();
+        // Rows nobody needs any more go here, so that failures for ever new (even unknown)
+        // usernames do not pile up. A row matters while its window is open (from `first_at`,
+        // which is ≤ `last_at`) and while it locks (from `last_at`, for at most core's
+        // `max_lockout_secs`, by default equal to the window); the store is told only the
+        // window, so it keeps rows for twice that after their last failure. An index range
+        // delete (`login_failures_by_last_at`), usually of nothing.
+        let expired_before = now.plus_secs(window_secs.saturating_mul(2).saturating_neg());
         self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM login_failures WHERE last_at < ?1")
+                .and_then(|mut stmt| stmt.execute([expired_before.micros()]))
+                .map_err(backend)?;
             let current = tx
                 .prepare_cached(
                     "SELECT count, first_at, last_at FROM login_failures WHERE username = ?1",

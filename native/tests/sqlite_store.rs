@@ -225,6 +225,31 @@ async fn concurrent_login_failures_are_all_counted() {
     assert_eq!(a.login_failures("victim").await.unwrap().count, 40);
 }
 
+#[tokio::test]
+async fn expired_login_failures_are_deleted_by_the_next_failure() {
+    let (store, _) = SqliteStore::open(&fresh_db()).unwrap();
+    let t0 = Timestamp::from_secs(1_700_000_000);
+    store.record_login_failure("ghost", t0, 900).await.unwrap();
+    store
+        .record_login_failure("recent", t0.plus_secs(1000), 900)
+        .await
+        .unwrap();
+    // Exactly twice the window after the last failure: still kept.
+    store
+        .record_login_failure("other", t0.plus_secs(1800), 900)
+        .await
+        .unwrap();
+    assert_eq!(store.login_failures("ghost").await.unwrap().count, 1);
+    // Later: gone, however unknown the username; younger rows stay.
+    store
+        .record_login_failure("other", t0.plus_secs(1801), 900)
+        .await
+        .unwrap();
+    assert_eq!(store.login_failures("ghost").await.unwrap().count, 0);
+    assert_eq!(store.login_failures("recent").await.unwrap().count, 1);
+    assert_eq!(store.login_failures("other").await.unwrap().count, 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_last_admin_survives_concurrent_deletes() {
     let db = fresh_db();

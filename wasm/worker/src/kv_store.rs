@@ -654,18 +654,44 @@ impl Store for KvStore {
             self.delete(&keys::api_key(&old.user.api_key_digest))
                 .await?;
         }
-        if stored.is_active_admin() {
-            self.set_admin(stored.id, true).await?;
+        // A `delete_user` may have run between our read and our write, and the write then
+        // re-created its entity. The registry tells: a deletion retires the username before
+        // it deletes the entity, and this confirmation comes after our write. If it came too
+        // late, undo the write (a promotion is recorded only on success).
+        let confirm = Op::Confirm {
+            claim: user_claim(&stored),
+            admin: stored.is_active_admin(),
+        };
+        match self.registry(&confirm).await? {
+            Answer::Done => Ok(stored),
+            Answer::Moved => {
+                self.delete(&keys::user(stored.id)).await?;
+                if key_changed {
+                    self.delete(&keys::api_key(&stored.api_key_digest)).await?;
+                }
+                Err(StoreError::UserNotFound(stored.id))
+            }
+            other => Err(backend("registry", format!("unexpected {other:?}"))),
         }
-        Ok(stored)
     }
 
     async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
         let Some(old) = self.user_record(id).await? else {
             return Err(StoreError::UserNotFound(id));
         };
-        self.set_admin(id, false).await?;
         let user = old.user;
+        // Drops the admin (refusing the last one) and bars any update from confirming, before
+        // the entity goes: see `update_user`.
+        match self
+            .registry(&Op::Retire {
+                claim: user_claim(&user),
+            })
+            .await?
+        {
+            Answer::Done => {}
+            Answer::LastAdmin => return Err(StoreError::LastAdmin),
+            other => return Err(backend("registry", format!("unexpected {other:?}"))),
+        }
         self.delete(&keys::user(id)).await?;
         let mut pairs = Vec::new();
         for (stamp, ws) in self.ordering(&keys::user_workspaces_prefix(id)).await? {
@@ -677,12 +703,7 @@ impl Store for KvStore {
         self.delete(&keys::api_key(&user.api_key_digest)).await?;
         self.delete(&keys::user_order(&old.order, id)).await?;
         let release = Op::Release {
-            claims: vec![Claim {
-                kind: NameKind::User,
-                name: user.username.clone(),
-                id,
-                join: false,
-            }],
+            claims: vec![user_claim(&user)],
         };
         self.registry(&release).await?;
         Ok(user)
@@ -943,6 +964,16 @@ impl Store for KvStore {
             }
             other => Err(backend("registry", format!("unexpected {other:?}"))),
         }
+    }
+}
+
+/// The registry claim of a user's username.
+fn user_claim(user: &User) -> Claim {
+    Claim {
+        kind: NameKind::User,
+        name: user.username.clone(),
+        id: user.id,
+        join: false,
     }
 }
 

@@ -10,7 +10,9 @@
 //! Only writes that create, rename-free delete or change the role of something come here
 //! (user and workspace creation and deletion, user updates); reads never do. A Durable Object
 //! runs one event at a time and its storage calls hold the input gate, so every operation
-//! below is atomic.
+//! below is atomic. A user update ends with `Confirm` and a user deletion starts with `Retire`,
+//! both on the user's username reservation, so an update that raced a deletion learns it and
+//! undoes its write (README.md, "Update against delete").
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -64,6 +66,9 @@ pub struct Holder {
     pub id: Uuid,
     pub at_ms: i64,
     pub committed: bool,
+    /// A username whose user is being deleted (`Retire`): no update may confirm it any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retiring: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,6 +90,13 @@ pub enum Op {
     },
     /// Records whether user `id` is an enabled admin; refuses to drop the last one.
     SetAdmin { id: Uuid, active: bool },
+    /// Starts deleting user `claim.id`: drops it from the admins (refusing the last one) and
+    /// marks its username as retiring, so that a concurrent update can no longer `Confirm`.
+    Retire { claim: Claim },
+    /// Ends an update of user `claim.id`: if it still holds its username and is not retiring,
+    /// records it as an admin when `admin`, and answers `Done`; otherwise `Moved` (the user
+    /// was deleted meanwhile and the update must undo its entity write).
+    Confirm { claim: Claim, admin: bool },
     /// The token secret: the stored one, else `candidate_hex`, stored.
     TokenSecret { candidate_hex: String },
 }
@@ -156,6 +168,7 @@ impl Registry {
                                 id: claim.id,
                                 at_ms: now_ms,
                                 committed: false,
+                                retiring: false,
                             };
                             storage.put(&key, h).await?;
                             written.push(key);
@@ -213,27 +226,45 @@ impl Registry {
                             id: claim.id,
                             at_ms: now_ms,
                             committed: false,
+                            retiring: false,
                         };
                         storage.put(&key, h).await?;
                         Ok(Answer::Done)
                     }
                 }
             }
-            Op::SetAdmin { id, active } => {
-                let mut admins: Vec<Uuid> = storage.get("admins").await?.unwrap_or_default();
-                let present = admins.contains(&id);
-                if active && !present {
-                    admins.push(id);
-                } else if !active && present {
-                    if admins.len() == 1 {
-                        return Ok(Answer::LastAdmin);
-                    }
-                    admins.retain(|a| *a != id);
-                } else {
-                    return Ok(Answer::Done);
+            Op::SetAdmin { id, active } => self.set_admin(id, active).await,
+            Op::Retire { claim } => {
+                if let Answer::LastAdmin = self.set_admin(claim.id, false).await? {
+                    return Ok(Answer::LastAdmin);
                 }
-                storage.put("admins", admins).await?;
+                let key = claim.storage_key();
+                if let Some(h) = storage.get::<Holder>(&key).await?
+                    && h.id == claim.id
+                    && !h.retiring
+                {
+                    storage
+                        .put(
+                            &key,
+                            Holder {
+                                retiring: true,
+                                ..h
+                            },
+                        )
+                        .await?;
+                }
                 Ok(Answer::Done)
+            }
+            Op::Confirm { claim, admin } => {
+                match storage.get::<Holder>(&claim.storage_key()).await? {
+                    Some(h) if h.id == claim.id && !h.retiring => {
+                        if admin {
+                            self.set_admin(claim.id, true).await?;
+                        }
+                        Ok(Answer::Done)
+                    }
+                    _ => Ok(Answer::Moved),
+                }
             }
             Op::TokenSecret { candidate_hex } => {
                 let hex = match storage.get::<String>("token_secret").await? {
@@ -246,6 +277,26 @@ impl Registry {
                 Ok(Answer::Secret { hex })
             }
         }
+    }
+}
+
+impl Registry {
+    async fn set_admin(&self, id: Uuid, active: bool) -> Result<Answer> {
+        let storage = self.state.storage();
+        let mut admins: Vec<Uuid> = storage.get("admins").await?.unwrap_or_default();
+        let present = admins.contains(&id);
+        if active && !present {
+            admins.push(id);
+        } else if !active && present {
+            if admins.len() == 1 {
+                return Ok(Answer::LastAdmin);
+            }
+            admins.retain(|a| *a != id);
+        } else {
+            return Ok(Answer::Done);
+        }
+        storage.put("admins", admins).await?;
+        Ok(Answer::Done)
     }
 }
 

@@ -5,9 +5,17 @@
 //! Object, named `login:{username}`. One object handles one event at a time, so concurrent
 //! failures are all counted; spreading usernames over objects means an attack on one name
 //! slows no one else.
+//!
+//! Nothing of a username's object stays once it is useless: each failure sets an alarm at
+//! `last_at + 2 × window` (past the window, which counts from `first_at ≤ last_at`, and past
+//! any lockout, which core caps at the window by default), and the alarm deletes the object's
+//! storage unless a newer failure moved the deadline. A cleared record deletes it at once. So
+//! wrong passwords for unknown usernames leave nothing behind for long.
 
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Request, Response, Result, State};
+use worker::js_sys;
+use worker::wasm_bindgen::JsValue;
+use worker::{Date, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
 use workgate_core::Timestamp;
 use workgate_core::domain::LoginFailures;
 
@@ -16,6 +24,8 @@ use crate::durable;
 /// The Durable Object binding in wrangler.toml.
 pub const BINDING: &str = "LOGIN_THROTTLE";
 const RECORD: &str = "failures";
+/// Milliseconds since the epoch after which the record may go: `last_at + 2 × window`.
+const EXPIRES: &str = "expires_ms";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -25,7 +35,7 @@ pub enum Op {
     Clear,
 }
 
-#[worker::durable_object(fetch)]
+#[worker::durable_object(alarm)]
 pub struct LoginThrottle {
     state: State,
 }
@@ -43,18 +53,43 @@ impl DurableObject for LoginThrottle {
             Op::Get => current,
             Op::Record { now, window_secs } => {
                 let next = current.after_failure(now, window_secs);
+                let expires_ms = now
+                    .plus_secs(window_secs.saturating_mul(2))
+                    .micros()
+                    .div_euclid(1000);
                 storage.put(RECORD, next).await?;
+                storage.put(EXPIRES, expires_ms).await?;
+                storage.set_alarm(at(expires_ms)).await?;
                 next
             }
             Op::Clear => {
                 if current != LoginFailures::default() {
-                    storage.delete(RECORD).await?;
+                    storage.delete_alarm().await?;
+                    storage.delete_all().await?;
                 }
                 LoginFailures::default()
             }
         };
         Response::from_json(&answer)
     }
+
+    async fn alarm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        match storage.get::<i64>(EXPIRES).await? {
+            // A failure after this alarm was set moved the deadline (normally it also moved
+            // the alarm): wait for it.
+            Some(expires_ms) if (Date::now().as_millis() as i64) < expires_ms => {
+                storage.set_alarm(at(expires_ms)).await?;
+            }
+            _ => storage.delete_all().await?,
+        }
+        Response::empty()
+    }
+}
+
+/// An alarm time, from milliseconds since the epoch.
+fn at(ms: i64) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(ms as f64)))
 }
 
 /// Sends one operation to the object of `username`.
