@@ -425,6 +425,7 @@ suite! {
     usernames_are_unique_and_a_refused_create_writes_nothing,
     similar_names_are_distinct,
     user_count_follows_creates_and_deletes,
+    has_users_follows_creates_and_deletes,
     users_are_listed_in_insertion_order,
     update_user_replaces_the_mutable_fields,
     update_user_keeps_id_username_and_inserted_at,
@@ -863,6 +864,25 @@ async fn user_count_follows_creates_and_deletes<S: Store>(s: &S) -> Outcome {
         s.user_count().await.or_fail("user_count")?,
         3,
         "a refused create does not count"
+    );
+    Ok(())
+}
+
+async fn has_users_follows_creates_and_deletes<S: Store>(s: &S) -> Outcome {
+    ensure_eq!(
+        s.has_users().await.or_fail("has_users")?,
+        false,
+        "empty store"
+    );
+    seed(s, [joining(annotator(2, "ann"), 20, &[])]).await?;
+    ensure_eq!(s.has_users().await.or_fail("has_users")?, true, "one user");
+    s.delete_user(user_id(2))
+        .await
+        .or_fail("delete_user(ann)")?;
+    ensure_eq!(
+        s.has_users().await.or_fail("has_users")?,
+        false,
+        "its only user deleted"
     );
     Ok(())
 }

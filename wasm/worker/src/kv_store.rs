@@ -573,6 +573,33 @@ impl Store for KvStore {
         Ok(self.users().await?.len() as u64)
     }
 
+    /// Asked by the bootstrap on every new isolate: one list page and one bulk read of its
+    /// first 100 users, instead of reading every user. Only when none of those is live (all
+    /// leftovers of failed writes) does it fall back to the full listing.
+    async fn has_users(&self) -> StoreResult<bool> {
+        let first_page = self.list(keys::USERS_BY_TIME, Some(1)).await?;
+        let order: Vec<(String, Uuid)> = first_page
+            .iter()
+            .filter_map(|(k, _)| {
+                keys::stamp_and_id(k, keys::USERS_BY_TIME).map(|(s, id)| (s.to_string(), id))
+            })
+            .take(100)
+            .collect();
+        if order.is_empty() {
+            return Ok(false);
+        }
+        let user_keys: Vec<String> = order.iter().map(|(_, id)| keys::user(*id)).collect();
+        let records: Vec<Option<UserRecord>> = self.get_many_as(&user_keys).await?;
+        let live = order
+            .iter()
+            .zip(records)
+            .any(|((stamp, id), r)| r.is_some_and(|r| &r.order == stamp && r.user.id == *id));
+        if live {
+            return Ok(true);
+        }
+        Ok(!self.users().await?.is_empty())
+    }
+
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
         Ok(self.user_record(id).await?.map(|r| r.user))
     }
