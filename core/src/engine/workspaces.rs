@@ -33,6 +33,24 @@ impl<S: Store, P: Platform> Engine<S, P> {
             .ok_or_else(|| ApiError::workspace_not_found(id))
     }
 
+    /// An admin-only workspace action's lookup, in the order Argilla checks: 403 for a caller
+    /// who may not act on it (whether it exists or not), then 404 if it does not exist.
+    async fn authorized_workspace(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        action: Action,
+    ) -> ApiResult<Workspace> {
+        let found = self.store.workspace_by_id(id).await?;
+        let name = found.as_ref().map_or("", |w| w.name.as_str());
+        authorize(
+            &self.subject(&caller.user).await?,
+            action,
+            &Resource::Workspace(name),
+        )?;
+        found.ok_or_else(|| ApiError::workspace_not_found(id))
+    }
+
     pub(crate) async fn list_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
         authorize(
             &self.subject(&caller.user).await?,
@@ -91,16 +109,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_id: &str,
     ) -> ApiResult<Response> {
         let [id] = path_ids([("workspace_id", raw_id)])?;
-        let found = self.store.workspace_by_id(id).await?;
-        let name = found.as_ref().map_or("", |w| w.name.as_str());
-        authorize(
-            &self.subject(&caller.user).await?,
-            Action::DeleteWorkspace,
-            &Resource::Workspace(name),
-        )?;
-        let Some(workspace) = found else {
-            return Err(ApiError::workspace_not_found(id));
-        };
+        let workspace = self
+            .authorized_workspace(caller, id, Action::DeleteWorkspace)
+            .await?;
         if self
             .store
             .user_by_username(&workspace.name)
@@ -138,16 +149,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// `GET /api/workspaces/{id}/users` (admin; 403 before 404).
     pub(crate) async fn list_members(&self, caller: &Caller, raw_id: &str) -> ApiResult<Response> {
         let [id] = path_ids([("workspace_id", raw_id)])?;
-        let found = self.store.workspace_by_id(id).await?;
-        let name = found.as_ref().map_or("", |w| w.name.as_str());
-        authorize(
-            &self.subject(&caller.user).await?,
-            Action::ListMembers,
-            &Resource::Workspace(name),
-        )?;
-        let Some(workspace) = found else {
-            return Err(ApiError::workspace_not_found(id));
-        };
+        let workspace = self
+            .authorized_workspace(caller, id, Action::ListMembers)
+            .await?;
         let members = self.store.members_of(workspace.id).await?;
         ok(&self.users_out(&members, caller).await?)
     }
@@ -160,16 +164,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_user: &str,
     ) -> ApiResult<Response> {
         let [ws_id, user_id] = path_ids([("workspace_id", raw_ws), ("user_id", raw_user)])?;
-        let found = self.store.workspace_by_id(ws_id).await?;
-        let name = found.as_ref().map_or("", |w| w.name.as_str());
-        authorize(
-            &self.subject(&caller.user).await?,
-            Action::AddMember,
-            &Resource::Workspace(name),
-        )?;
-        let Some(workspace) = found else {
-            return Err(ApiError::workspace_not_found(ws_id));
-        };
+        let workspace = self
+            .authorized_workspace(caller, ws_id, Action::AddMember)
+            .await?;
         let Some(user) = self.store.user_by_id(user_id).await? else {
             return Err(ApiError::user_not_found(user_id));
         };
