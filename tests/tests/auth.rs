@@ -330,6 +330,8 @@ fn login_answers_an_access_token_of_type_bearer() {
         Some(2),
         "only access_token and token_type: {body}"
     );
+    // API.md section 6: Token fields in this order.
+    assert_eq!(answer.key_order(), ["access_token", "token_type"]);
 }
 
 #[test]
