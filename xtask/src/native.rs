@@ -35,6 +35,9 @@ fn build_release() -> Result<()> {
 
 /// Builds the browser package and the release server, then runs `workgate serve ARGS`.
 pub fn serve(args: &[String]) -> Result<()> {
+    // A fresh machine: the web app's wasm needs the wasm32 target and the wasm-bindgen CLI.
+    crate::tools::wasm_target()?;
+    crate::tools::wasm_bindgen_cli()?;
     if let Err(e) = crate::browser::build() {
         eprintln!("xtask: warning: the browser package did not build ({e:#}); serving without it");
     }
