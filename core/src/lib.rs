@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod domain;
+pub mod validation;
 
 #[cfg(feature = "engine")]
 pub mod credentials;

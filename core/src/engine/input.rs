@@ -8,19 +8,8 @@ use super::error::{ApiError, ApiResult, FieldError};
 use crate::domain::Role;
 use crate::http::Request;
 
-/// The name rule shared by usernames and workspace names.
-pub const NAME_PATTERN: &str = "^(?!-|_)[a-z0-9-_]+$";
-
-/// Whether `s` matches [`NAME_PATTERN`] as a whole (a trailing newline does not).
-pub fn is_valid_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    match chars.next() {
-        None | Some('-') | Some('_') => false,
-        Some(first) => std::iter::once(first)
-            .chain(chars)
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
-    }
-}
+pub use crate::validation::{NAME_PATTERN, is_valid_name};
+use crate::validation::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 
 /// Reads the body as a JSON object (API.md section 1): no `Content-Type` still means JSON; a
 /// form or other non-JSON content type is `type_error.dict`; an empty body is a missing body.
@@ -255,10 +244,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A password: 8 to 100 characters.
+    /// A password: [`PASSWORD_MIN_CHARS`] to [`PASSWORD_MAX_CHARS`] characters.
     pub fn password(&mut self, name: &str, required: bool) -> Option<String> {
         match self.raw_string(name) {
-            Ok(Some(s)) => self.length_ok(name, &s, 8, Some(100)).then_some(s),
+            Ok(Some(s)) => self.length_ok(name, &s, PASSWORD_MIN_CHARS, Some(PASSWORD_MAX_CHARS)).then_some(s),
             Ok(None) => {
                 if required {
                     self.missing(name);
@@ -355,20 +344,5 @@ pub fn query_int(
             default
         }
         Ok(v) => v as u32,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_rule() {
-        for ok in ["a", "abc", "a-b_c", "0", "9lives", "a_"] {
-            assert!(is_valid_name(ok), "{ok}");
-        }
-        for bad in ["", "-a", "_a", "A", "aB", "a b", "a\n", "é", "a.b", "a/b"] {
-            assert!(!is_valid_name(bad), "{bad:?}");
-        }
     }
 }
