@@ -203,6 +203,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let caller = self.authenticate(req).await?;
         match route.endpoint {
             Endpoint::Me => self.me(&caller).await,
+            Endpoint::MyCredentials => self.my_credentials(&caller).await,
             Endpoint::ChangeOwnPassword => self.change_own_password(&caller, req).await,
             Endpoint::MyWorkspaces => self.my_workspaces(&caller).await,
             Endpoint::ListUsers => self.list_users(&caller).await,

@@ -164,6 +164,7 @@ pub fn spec() -> OpenApi {
         .schema_from::<WorkspaceOut>()
         .schema_from::<Workspaces>()
         .schema_from::<Token>()
+        .schema_from::<Credentials>()
         .schema_from::<Info>()
         .schema_from::<StorageStatus>()
         .schema_from::<Status>()
