@@ -79,8 +79,8 @@ fn admin_request(method: &str, target: &str, body: &str) -> Request {
 
 /// An engine with the default admin, five team workspaces and an annotator `ann` in all of
 /// them; returns ann's API key too.
-fn engine_with_users() -> (Engine<MemoryStore, TestPlatform>, String) {
-    let engine = Engine::new(MemoryStore::new(), TestPlatform::new(), cheap_config());
+fn engine_with_users() -> (Engine, String) {
+    let engine = Engine::new(MemoryStore::stores(), TestPlatform::new(), cheap_config());
     block_on(engine.bootstrap_default_user())
         .expect("bootstrap")
         .expect("the default user");

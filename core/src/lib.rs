@@ -21,6 +21,10 @@ pub mod http;
 #[cfg(feature = "engine")]
 pub mod memory_store;
 #[cfg(feature = "engine")]
+pub mod platform;
+#[cfg(feature = "engine")]
+pub mod rules;
+#[cfg(feature = "engine")]
 pub mod store;
 #[cfg(feature = "store-suite")]
 pub mod store_suite;
@@ -37,7 +41,12 @@ pub use http::{Request, Response};
 #[cfg(feature = "engine")]
 pub use memory_store::MemoryStore;
 #[cfg(feature = "engine")]
-pub use store::{Platform, Store, StoreError, StoreResult};
+pub use platform::Platform;
+#[cfg(feature = "engine")]
+pub use store::{
+    AuditLog, Directory, FailureWindow, LoginThrottle, Secrets, StoreError, StoreResult, Stores,
+    UserEdit,
+};
 #[cfg(feature = "engine")]
 pub use timestamp::Timestamp;
 

@@ -1,7 +1,8 @@
 //! An in-memory [`Store`]: the in-process conformance target, the benchmarks' store, and the
 //! reference the other stores are compared with by the generic store suite.
 //!
-//! One mutex guards everything, so every operation is trivially atomic.
+//! One mutex guards everything, so every operation is trivially atomic; the rules are core's
+//! (`crate::rules`), applied inside the lock.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,11 @@ use uuid::Uuid;
 
 use crate::credentials::ApiKeyDigest;
 use crate::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
-use crate::store::{Store, StoreError, StoreResult};
+use crate::rules;
+use crate::store::{
+    AuditLog, Directory, FailureWindow, LoginThrottle, Secrets, StoreError, StoreResult, Stores,
+    UserEdit,
+};
 use crate::timestamp::Timestamp;
 
 #[derive(Default, Clone)]
@@ -32,8 +37,11 @@ struct State {
 }
 
 impl State {
-    fn active_admins(&self) -> usize {
-        self.users.values().filter(|u| u.is_active_admin()).count()
+    fn enabled_admins(&self) -> u64 {
+        self.users
+            .values()
+            .filter(|u| rules::counts_as_admin(u))
+            .count() as u64
     }
 
     fn insert_user(&mut self, new: NewUser) -> StoreResult<User> {
@@ -78,6 +86,11 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// A fresh memory store as every part of a [`Stores`].
+    pub fn stores() -> Stores {
+        Stores::all_in(std::sync::Arc::new(MemoryStore::new()))
+    }
+
     fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, State>> {
         self.state
             .lock()
@@ -87,7 +100,7 @@ impl MemoryStore {
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
-impl Store for MemoryStore {
+impl Directory for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
@@ -146,27 +159,24 @@ impl Store for MemoryStore {
         Ok(created)
     }
 
-    async fn update_user(&self, user: User) -> StoreResult<User> {
+    async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
         let mut s = self.lock()?;
-        let Some(old) = s.users.get(&user.id).cloned() else {
-            return Err(StoreError::UserNotFound(user.id));
+        let Some(old) = s.users.get(&id).cloned() else {
+            return Err(StoreError::UserNotFound(id));
         };
-        if old.is_active_admin() && !user.is_active_admin() && s.active_admins() <= 1 {
-            return Err(StoreError::LastAdmin);
+        let stored = edit.apply(&old)?;
+        if stored == old {
+            return Ok(old);
         }
-        if old.api_key_digest != user.api_key_digest {
-            if s.by_key.contains_key(&user.api_key_digest) {
+        let admins = s.enabled_admins();
+        rules::an_admin_remains(&old, Some(&stored), admins)?;
+        if old.api_key_digest != stored.api_key_digest {
+            if s.by_key.contains_key(&stored.api_key_digest) {
                 return Err(StoreError::Backend("API key digest collision".into()));
             }
             s.by_key.remove(&old.api_key_digest);
-            s.by_key.insert(user.api_key_digest, user.id);
+            s.by_key.insert(stored.api_key_digest, stored.id);
         }
-        let stored = User {
-            id: old.id,
-            username: old.username,
-            inserted_at: old.inserted_at,
-            ..user
-        };
         s.users.insert(stored.id, stored.clone());
         Ok(stored)
     }
@@ -176,9 +186,8 @@ impl Store for MemoryStore {
         let Some(user) = s.users.get(&id).cloned() else {
             return Err(StoreError::UserNotFound(id));
         };
-        if user.is_active_admin() && s.active_admins() <= 1 {
-            return Err(StoreError::LastAdmin);
-        }
+        let admins = s.enabled_admins();
+        rules::an_admin_remains(&user, None, admins)?;
         s.users.remove(&id);
         s.user_order.retain(|u| *u != id);
         s.by_username.remove(&user.username);
@@ -275,7 +284,11 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+}
 
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl AuditLog for MemoryStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
         self.lock()?.audit.push(entry);
         Ok(())
@@ -291,7 +304,11 @@ impl Store for MemoryStore {
             .cloned()
             .collect())
     }
+}
 
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl LoginThrottle for MemoryStore {
     async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
         Ok(self
             .lock()?
@@ -304,12 +321,13 @@ impl Store for MemoryStore {
     async fn record_login_failure(
         &self,
         username: &str,
-        now: Timestamp,
-        window_secs: i64,
+        window: FailureWindow,
     ) -> StoreResult<LoginFailures> {
         let mut s = self.lock()?;
+        s.login_failures
+            .retain(|_, rec| !rules::failures_forgettable(rec, &window));
         let rec = s.login_failures.entry(username.to_string()).or_default();
-        *rec = rec.after_failure(now, window_secs);
+        *rec = rec.after_failure(window.now, window.window_secs);
         Ok(*rec)
     }
 
@@ -317,7 +335,11 @@ impl Store for MemoryStore {
         self.lock()?.login_failures.remove(username);
         Ok(())
     }
+}
 
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl Secrets for MemoryStore {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         let mut s = self.lock()?;
         Ok(s.token_secret.get_or_insert(candidate).clone())

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::credentials::{ApiKeyDigest, api_key_prefix};
 use crate::domain::{AuditEntry, LoginFailures, NewUser, Role, User, Workspace};
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{FailureWindow, StoreError, StoreResult, Stores, UserEdit};
 use crate::timestamp::Timestamp;
 
 // ---------------------------------------------------------------------------------------------
@@ -131,19 +131,19 @@ pub type Outcome = Result<(), String>;
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
 
 /// One named case of the suite.
-pub struct Case<S> {
+pub struct Case {
     pub name: &'static str,
-    run: for<'a> fn(&'a S) -> CaseFuture<'a>,
+    run: for<'a> fn(&'a Stores) -> CaseFuture<'a>,
 }
 
-impl<S: Store> Case<S> {
-    /// Runs the case against `store`, which must be fresh and empty.
-    pub fn run<'a>(&self, store: &'a S) -> CaseFuture<'a> {
+impl Case {
+    /// Runs the case against `stores`, which must be fresh and empty.
+    pub fn run<'a>(&self, store: &'a Stores) -> CaseFuture<'a> {
         (self.run)(store)
     }
 }
 
-impl<S> Debug for Case<S> {
+impl Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Case").field("name", &self.name).finish()
     }
@@ -214,14 +214,13 @@ impl CaseResult {
 }
 
 /// Runs every case, each on a fresh store from `make`, one after the other.
-pub async fn run_all<S, F, Fut>(make: F) -> SuiteReport
+pub async fn run_all<F, Fut>(make: F) -> SuiteReport
 where
-    S: Store,
     F: Fn() -> Fut,
-    Fut: Future<Output = S>,
+    Fut: Future<Output = Stores>,
 {
     let mut report = SuiteReport::default();
-    for case in cases::<S>() {
+    for case in cases() {
         let store = make().await;
         report.results.push(run_on(&case, &store).await);
     }
@@ -229,13 +228,12 @@ where
 }
 
 /// Runs the case called `name` on a fresh store from `make` (for one test per case).
-pub async fn run_case<S, F, Fut>(name: &str, make: F) -> CaseResult
+pub async fn run_case<F, Fut>(name: &str, make: F) -> CaseResult
 where
-    S: Store,
     F: Fn() -> Fut,
-    Fut: Future<Output = S>,
+    Fut: Future<Output = Stores>,
 {
-    match cases::<S>().into_iter().find(|c| c.name == name) {
+    match cases().into_iter().find(|c| c.name == name) {
         Some(case) => run_on(&case, &make().await).await,
         None => CaseResult {
             name: name.to_string(),
@@ -245,7 +243,7 @@ where
     }
 }
 
-async fn run_on<S: Store>(case: &Case<S>, store: &S) -> CaseResult {
+async fn run_on(case: &Case, store: &Stores) -> CaseResult {
     let outcome = match check_fresh(store).await {
         Ok(()) => case.run(store).await,
         Err(e) => Err(format!("the store from make() is not fresh: {e}")),
@@ -259,10 +257,16 @@ async fn run_on<S: Store>(case: &Case<S>, store: &S) -> CaseResult {
 
 /// Every case reads the store as empty to begin with; a `make` that hands out a used store
 /// would make failures elsewhere hard to read.
-async fn check_fresh<S: Store>(s: &S) -> Outcome {
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 0);
-    ensure!(s.workspaces().await.or_fail("workspaces")?.is_empty());
-    ensure!(s.audit(1, 0).await.or_fail("audit")?.is_empty());
+async fn check_fresh(s: &Stores) -> Outcome {
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 0);
+    ensure!(
+        s.directory
+            .workspaces()
+            .await
+            .or_fail("workspaces")?
+            .is_empty()
+    );
+    ensure!(s.audit.audit(1, 0).await.or_fail("audit")?.is_empty());
     Ok(())
 }
 
@@ -375,11 +379,35 @@ fn usernames(users: &[User]) -> Vec<&str> {
     users.iter().map(|u| u.username.as_str()).collect()
 }
 
+/// `update_user` with an edit that sets the whole record (the cases hold what they want).
+async fn update(s: &Stores, user: User) -> StoreResult<User> {
+    s.directory
+        .update_user(user.id, UserEdit::replace_with(user))
+        .await
+}
+
+/// `record_login_failure` at `now` with a window of `window_secs`, keeping every record (the
+/// retention cases say otherwise).
+async fn fail(
+    s: &Stores,
+    username: &str,
+    now: Timestamp,
+    window_secs: i64,
+) -> StoreResult<LoginFailures> {
+    let window = FailureWindow {
+        now,
+        window_secs,
+        forget_before: Timestamp::from_micros(i64::MIN),
+    };
+    s.throttle.record_login_failure(username, window).await
+}
+
 /// Creates users (each with its personal workspace), failing the case on any error.
-async fn seed<S: Store>(s: &S, users: impl IntoIterator<Item = NewUser>) -> Outcome {
+async fn seed(s: &Stores, users: impl IntoIterator<Item = NewUser>) -> Outcome {
     for new in users {
         let name = new.user.username.clone();
-        s.create_user(new)
+        s.directory
+            .create_user(new)
             .await
             .or_fail(&format!("create_user({name})"))?;
     }
@@ -395,7 +423,7 @@ async fn seed<S: Store>(s: &S, users: impl IntoIterator<Item = NewUser>) -> Outc
 macro_rules! suite {
     ($d:tt; $($name:ident),* $(,)?) => {
         /// Every case, in the order [`run_all`] runs them.
-        pub fn cases<S: Store>() -> Vec<Case<S>> {
+        pub fn cases() -> Vec<Case> {
             vec![$(Case { name: stringify!($name), run: |s| Box::pin($name(s)) }),*]
         }
 
@@ -496,49 +524,69 @@ macro_rules! __store_suite_test_fns {
 // ---------------------------------------------------------------------------------------------
 // Basics
 
-async fn kind_is_named_and_ping_answers<S: Store>(s: &S) -> Outcome {
-    ensure!(!s.kind().is_empty(), "kind() is empty");
+async fn kind_is_named_and_ping_answers(s: &Stores) -> Outcome {
+    ensure!(!s.directory.kind().is_empty(), "kind() is empty");
     ensure!(
-        s.kind().chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+        s.directory
+            .kind()
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-'),
         "kind() {:?} should be a short lower-case name",
-        s.kind()
+        s.directory.kind()
     );
-    s.ping().await.or_fail("ping")?;
+    s.directory.ping().await.or_fail("ping")?;
     Ok(())
 }
 
-async fn empty_store_finds_nothing<S: Store>(s: &S) -> Outcome {
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 0);
-    ensure!(s.users().await.or_fail("users")?.is_empty());
-    ensure!(s.workspaces().await.or_fail("workspaces")?.is_empty());
-    ensure_eq!(s.user_by_id(user_id(1)).await.or_fail("user_by_id")?, None);
+async fn empty_store_finds_nothing(s: &Stores) -> Outcome {
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 0);
+    ensure!(s.directory.users().await.or_fail("users")?.is_empty());
+    ensure!(
+        s.directory
+            .workspaces()
+            .await
+            .or_fail("workspaces")?
+            .is_empty()
+    );
     ensure_eq!(
-        s.user_by_username("argilla")
+        s.directory
+            .user_by_id(user_id(1))
+            .await
+            .or_fail("user_by_id")?,
+        None
+    );
+    ensure_eq!(
+        s.directory
+            .user_by_username("argilla")
             .await
             .or_fail("user_by_username")?,
         None
     );
     ensure_eq!(
-        s.user_by_api_key(&ApiKeyDigest::of("argilla.apikey"))
+        s.directory
+            .user_by_api_key(&ApiKeyDigest::of("argilla.apikey"))
             .await
             .or_fail("user_by_api_key")?,
         None
     );
     ensure_eq!(
-        s.workspace_by_id(workspace_id(1))
+        s.directory
+            .workspace_by_id(workspace_id(1))
             .await
             .or_fail("workspace_by_id")?,
         None
     );
     ensure_eq!(
-        s.workspace_by_name("argilla")
+        s.directory
+            .workspace_by_name("argilla")
             .await
             .or_fail("workspace_by_name")?,
         None
     );
-    ensure!(s.audit(100, 0).await.or_fail("audit")?.is_empty());
+    ensure!(s.audit.audit(100, 0).await.or_fail("audit")?.is_empty());
     ensure_eq!(
-        s.login_failures("argilla")
+        s.throttle
+            .login_failures("argilla")
             .await
             .or_fail("login_failures")?,
         LoginFailures::default()
@@ -549,7 +597,7 @@ async fn empty_store_finds_nothing<S: Store>(s: &S) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Creating users
 
-async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
+async fn create_user_round_trips_every_field(s: &Stores) -> Outcome {
     let mut ann = annotator(1, "ann");
     ann.first_name = "Ann-Marie Ünïcødé 名前 \u{1F600}".to_string();
     ann.last_name = Some("O'Brien \"quoted\" \\ back".to_string());
@@ -560,11 +608,13 @@ async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
     root.disabled = true;
 
     let created = s
+        .directory
         .create_user(joining(ann.clone(), 1, &[]))
         .await
         .or_fail("create_user(ann)")?;
     ensure_eq!(created, ann, "create_user returns the stored user");
     let created = s
+        .directory
         .create_user(NewUser {
             user: root.clone(),
             workspaces: vec![],
@@ -575,13 +625,14 @@ async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
 
     for u in [&ann, &root] {
         ensure_eq!(
-            s.user_by_id(u.id).await.or_fail("user_by_id")?,
+            s.directory.user_by_id(u.id).await.or_fail("user_by_id")?,
             Some(u.clone()),
             "user_by_id({})",
             u.username
         );
         ensure_eq!(
-            s.user_by_username(&u.username)
+            s.directory
+                .user_by_username(&u.username)
                 .await
                 .or_fail("user_by_username")?,
             Some(u.clone()),
@@ -589,7 +640,8 @@ async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
             u.username
         );
         ensure_eq!(
-            s.user_by_api_key(&u.api_key_digest)
+            s.directory
+                .user_by_api_key(&u.api_key_digest)
                 .await
                 .or_fail("user_by_api_key")?,
             Some(u.clone()),
@@ -597,9 +649,13 @@ async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
             u.username
         );
     }
-    ensure_eq!(s.users().await.or_fail("users")?, vec![ann, root.clone()]);
+    ensure_eq!(
+        s.directory.users().await.or_fail("users")?,
+        vec![ann, root.clone()]
+    );
     ensure!(
-        s.workspaces_of(root.id)
+        s.directory
+            .workspaces_of(root.id)
             .await
             .or_fail("workspaces_of")?
             .is_empty(),
@@ -608,20 +664,30 @@ async fn create_user_round_trips_every_field<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn create_user_creates_its_workspaces_from_the_records<S: Store>(s: &S) -> Outcome {
+async fn create_user_creates_its_workspaces_from_the_records(s: &Stores) -> Outcome {
     let new = joining(annotator(1, "ann"), 10, &["team-a", "team-b"]);
     let expected = new.workspaces.clone();
-    s.create_user(new).await.or_fail("create_user(ann)")?;
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?, expected);
+    s.directory
+        .create_user(new)
+        .await
+        .or_fail("create_user(ann)")?;
+    ensure_eq!(
+        s.directory.workspaces().await.or_fail("workspaces")?,
+        expected
+    );
     for w in &expected {
         ensure_eq!(
-            s.workspace_by_id(w.id).await.or_fail("workspace_by_id")?,
+            s.directory
+                .workspace_by_id(w.id)
+                .await
+                .or_fail("workspace_by_id")?,
             Some(w.clone()),
             "workspace_by_id({})",
             w.name
         );
         ensure_eq!(
-            s.workspace_by_name(&w.name)
+            s.directory
+                .workspace_by_name(&w.name)
                 .await
                 .or_fail("workspace_by_name")?,
             Some(w.clone()),
@@ -630,88 +696,114 @@ async fn create_user_creates_its_workspaces_from_the_records<S: Store>(s: &S) ->
         );
     }
     ensure_eq!(
-        s.workspaces_of(user_id(1)).await.or_fail("workspaces_of")?,
+        s.directory
+            .workspaces_of(user_id(1))
+            .await
+            .or_fail("workspaces_of")?,
         expected
     );
     Ok(())
 }
 
-async fn create_user_joins_an_existing_workspace_of_the_personal_name<S: Store>(s: &S) -> Outcome {
+async fn create_user_joins_an_existing_workspace_of_the_personal_name(s: &Stores) -> Outcome {
     // A workspace called "bob" exists before user bob does (made by an admin, or left behind
     // by a deleted bob).
     let existing = workspace(1, "bob");
-    s.create_workspace(existing.clone())
+    s.directory
+        .create_workspace(existing.clone())
         .await
         .or_fail("create_workspace(bob)")?;
     let team = workspace(2, "team");
-    s.create_workspace(team.clone())
+    s.directory
+        .create_workspace(team.clone())
         .await
         .or_fail("create_workspace(team)")?;
 
     let bob = annotator(3, "bob");
     let new = joining(bob.clone(), 30, &["team"]);
     let (unused_personal, unused_team) = (new.workspaces[0].clone(), new.workspaces[1].clone());
-    s.create_user(new).await.or_fail("create_user(bob)")?;
+    s.directory
+        .create_user(new)
+        .await
+        .or_fail("create_user(bob)")?;
 
     ensure_eq!(
-        s.workspaces().await.or_fail("workspaces")?,
+        s.directory.workspaces().await.or_fail("workspaces")?,
         vec![existing.clone(), team.clone()],
         "no workspace is created when one of the name exists"
     );
     ensure_eq!(
-        s.workspace_by_id(unused_personal.id)
+        s.directory
+            .workspace_by_id(unused_personal.id)
             .await
             .or_fail("workspace_by_id")?,
         None,
         "the unused personal workspace record"
     );
     ensure_eq!(
-        s.workspace_by_id(unused_team.id)
+        s.directory
+            .workspace_by_id(unused_team.id)
             .await
             .or_fail("workspace_by_id")?,
         None,
         "the unused team workspace record"
     );
     ensure_eq!(
-        s.workspaces_of(bob.id).await.or_fail("workspaces_of")?,
+        s.directory
+            .workspaces_of(bob.id)
+            .await
+            .or_fail("workspaces_of")?,
         vec![existing.clone(), team],
         "bob joined the existing workspaces"
     );
     ensure_eq!(
-        usernames(&s.members_of(existing.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(existing.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["bob"]
     );
     Ok(())
 }
 
-async fn create_user_adds_memberships_in_the_order_given<S: Store>(s: &S) -> Outcome {
+async fn create_user_adds_memberships_in_the_order_given(s: &Stores) -> Outcome {
     // "zeta" exists already; the others are created by create_user. The order given is
     // neither alphabetical nor by id.
-    s.create_workspace(workspace(1, "zeta"))
+    s.directory
+        .create_workspace(workspace(1, "zeta"))
         .await
         .or_fail("create_workspace(zeta)")?;
     let ann = annotator(2, "ann");
-    s.create_user(joining(ann.clone(), 20, &["mid", "zeta", "alpha"]))
+    s.directory
+        .create_user(joining(ann.clone(), 20, &["mid", "zeta", "alpha"]))
         .await
         .or_fail("create_user(ann)")?;
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "mid", "zeta", "alpha"]
     );
     ensure_eq!(
-        names(&s.workspaces().await.or_fail("workspaces")?),
+        names(&s.directory.workspaces().await.or_fail("workspaces")?),
         vec!["zeta", "ann", "mid", "alpha"],
         "workspaces in insertion order"
     );
     Ok(())
 }
 
-async fn usernames_are_unique_and_a_refused_create_writes_nothing<S: Store>(s: &S) -> Outcome {
+async fn usernames_are_unique_and_a_refused_create_writes_nothing(s: &Stores) -> Outcome {
     let ann = annotator(1, "ann");
-    s.create_user(joining(ann.clone(), 10, &["team"]))
+    s.directory
+        .create_user(joining(ann.clone(), 10, &["team"]))
         .await
         .or_fail("create_user(ann)")?;
-    let before_workspaces = s.workspaces().await.or_fail("workspaces")?;
+    let before_workspaces = s.directory.workspaces().await.or_fail("workspaces")?;
 
     // Same username, everything else new: another id, key, and workspaces to create.
     let mut again = annotator(2, "ann");
@@ -719,43 +811,57 @@ async fn usernames_are_unique_and_a_refused_create_writes_nothing<S: Store>(s: &
     let mut new = joining(again.clone(), 20, &["team", "fresh"]);
     new.workspaces[0].name = "ann-2".into();
     ensure_err!(
-        s.create_user(new).await,
+        s.directory.create_user(new).await,
         StoreError::UsernameTaken("ann".into())
     );
 
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 1);
-    ensure_eq!(s.users().await.or_fail("users")?, vec![ann.clone()]);
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 1);
     ensure_eq!(
-        s.user_by_id(again.id).await.or_fail("user_by_id")?,
+        s.directory.users().await.or_fail("users")?,
+        vec![ann.clone()]
+    );
+    ensure_eq!(
+        s.directory
+            .user_by_id(again.id)
+            .await
+            .or_fail("user_by_id")?,
         None,
         "the refused user's id"
     );
     ensure_eq!(
-        s.user_by_api_key(&again.api_key_digest)
+        s.directory
+            .user_by_api_key(&again.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         None,
         "the refused user's key"
     );
     ensure_eq!(
-        s.user_by_username("ann")
+        s.directory
+            .user_by_username("ann")
             .await
             .or_fail("user_by_username")?,
         Some(ann.clone()),
         "the first ann is untouched"
     );
     ensure_eq!(
-        s.workspaces().await.or_fail("workspaces")?,
+        s.directory.workspaces().await.or_fail("workspaces")?,
         before_workspaces,
         "no workspace of the refused user is created"
     );
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("team is gone")?;
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["ann"],
         "no membership of the refused user is added"
     );
@@ -763,7 +869,7 @@ async fn usernames_are_unique_and_a_refused_create_writes_nothing<S: Store>(s: &
 }
 
 /// Names that a LIKE pattern (`_` is a wildcard) or a key-prefix scan would confuse.
-async fn similar_names_are_distinct<S: Store>(s: &S) -> Outcome {
+async fn similar_names_are_distinct(s: &Stores) -> Outcome {
     let all = ["ann", "anna", "an", "a_n", "axn", "a-n"];
     for (i, name) in all.iter().enumerate() {
         seed(
@@ -778,12 +884,14 @@ async fn similar_names_are_distinct<S: Store>(s: &S) -> Outcome {
     }
     for (i, name) in all.iter().enumerate() {
         let u = s
+            .directory
             .user_by_username(name)
             .await
             .or_fail("user_by_username")?
             .ok_or_else(|| format!("user {name} not found"))?;
         ensure_eq!(u.id, user_id(i as u128 + 1), "user_by_username({name})");
         let w = s
+            .directory
             .workspace_by_name(name)
             .await
             .or_fail("workspace_by_name")?
@@ -794,26 +902,33 @@ async fn similar_names_are_distinct<S: Store>(s: &S) -> Outcome {
             "workspace_by_name({name})"
         );
         ensure_eq!(
-            usernames(&s.members_of(w.id).await.or_fail("members_of")?),
+            usernames(&s.directory.members_of(w.id).await.or_fail("members_of")?),
             vec![*name],
             "members_of({name})"
         );
         ensure_eq!(
-            names(&s.workspaces_of(u.id).await.or_fail("workspaces_of")?),
+            names(
+                &s.directory
+                    .workspaces_of(u.id)
+                    .await
+                    .or_fail("workspaces_of")?
+            ),
             vec![*name],
             "workspaces_of({name})"
         );
     }
     for missing in ["a", "anna2", "a%", "_nn", "ANN", "ann "] {
         ensure_eq!(
-            s.user_by_username(missing)
+            s.directory
+                .user_by_username(missing)
                 .await
                 .or_fail("user_by_username")?,
             None,
             "user_by_username({missing:?})"
         );
         ensure_eq!(
-            s.workspace_by_name(missing)
+            s.directory
+                .workspace_by_name(missing)
                 .await
                 .or_fail("workspace_by_name")?,
             None,
@@ -821,24 +936,28 @@ async fn similar_names_are_distinct<S: Store>(s: &S) -> Outcome {
         );
     }
     // Failures and deletions of one do not touch the others.
-    s.record_login_failure("an", at(100), 900)
+    fail(s, "an", at(100), 900)
         .await
         .or_fail("record_login_failure")?;
     ensure_eq!(
-        s.login_failures("ann").await.or_fail("login_failures")?,
+        s.throttle
+            .login_failures("ann")
+            .await
+            .or_fail("login_failures")?,
         LoginFailures::default()
     );
-    s.delete_user(user_id(1))
+    s.directory
+        .delete_user(user_id(1))
         .await
         .or_fail("delete_user(ann)")?;
     ensure_eq!(
-        usernames(&s.users().await.or_fail("users")?),
+        usernames(&s.directory.users().await.or_fail("users")?),
         vec!["anna", "an", "a_n", "axn", "a-n"]
     );
     Ok(())
 }
 
-async fn user_count_follows_creates_and_deletes<S: Store>(s: &S) -> Outcome {
+async fn user_count_follows_creates_and_deletes(s: &Stores) -> Outcome {
     seed(
         s,
         [
@@ -847,47 +966,57 @@ async fn user_count_follows_creates_and_deletes<S: Store>(s: &S) -> Outcome {
         ],
     )
     .await?;
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 2);
-    s.create_users(vec![
-        joining(annotator(3, "bob"), 30, &[]),
-        joining(annotator(4, "cat"), 40, &[]),
-    ])
-    .await
-    .or_fail("create_users")?;
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 4);
-    s.delete_user(user_id(2))
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 2);
+    s.directory
+        .create_users(vec![
+            joining(annotator(3, "bob"), 30, &[]),
+            joining(annotator(4, "cat"), 40, &[]),
+        ])
+        .await
+        .or_fail("create_users")?;
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 4);
+    s.directory
+        .delete_user(user_id(2))
         .await
         .or_fail("delete_user(ann)")?;
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 3);
-    let _ = s.create_user(joining(annotator(5, "bob"), 50, &[])).await;
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 3);
+    let _ = s
+        .directory
+        .create_user(joining(annotator(5, "bob"), 50, &[]))
+        .await;
     ensure_eq!(
-        s.user_count().await.or_fail("user_count")?,
+        s.directory.user_count().await.or_fail("user_count")?,
         3,
         "a refused create does not count"
     );
     Ok(())
 }
 
-async fn has_users_follows_creates_and_deletes<S: Store>(s: &S) -> Outcome {
+async fn has_users_follows_creates_and_deletes(s: &Stores) -> Outcome {
     ensure_eq!(
-        s.has_users().await.or_fail("has_users")?,
+        s.directory.has_users().await.or_fail("has_users")?,
         false,
         "empty store"
     );
     seed(s, [joining(annotator(2, "ann"), 20, &[])]).await?;
-    ensure_eq!(s.has_users().await.or_fail("has_users")?, true, "one user");
-    s.delete_user(user_id(2))
+    ensure_eq!(
+        s.directory.has_users().await.or_fail("has_users")?,
+        true,
+        "one user"
+    );
+    s.directory
+        .delete_user(user_id(2))
         .await
         .or_fail("delete_user(ann)")?;
     ensure_eq!(
-        s.has_users().await.or_fail("has_users")?,
+        s.directory.has_users().await.or_fail("has_users")?,
         false,
         "its only user deleted"
     );
     Ok(())
 }
 
-async fn users_are_listed_in_insertion_order<S: Store>(s: &S) -> Outcome {
+async fn users_are_listed_in_insertion_order(s: &Stores) -> Outcome {
     // Ids are scrambled, names are not alphabetical, and three users share one inserted_at:
     // ties go by insertion.
     let mut users = vec![
@@ -904,20 +1033,19 @@ async fn users_are_listed_in_insertion_order<S: Store>(s: &S) -> Outcome {
     for (i, u) in users.iter().enumerate() {
         seed(s, [joining(u.clone(), 10 * i as u128 + 10, &[])]).await?;
     }
-    ensure_eq!(s.users().await.or_fail("users")?, users);
+    ensure_eq!(s.directory.users().await.or_fail("users")?, users);
 
     // An update does not move a user; a deletion leaves the others in order.
     let mut bob = users[2].clone();
     bob.first_name = "Robert".into();
     bob.updated_at = at(50);
-    s.update_user(bob.clone())
-        .await
-        .or_fail("update_user(bob)")?;
-    s.delete_user(users[0].id)
+    update(s, bob.clone()).await.or_fail("update_user(bob)")?;
+    s.directory
+        .delete_user(users[0].id)
         .await
         .or_fail("delete_user(zed)")?;
     ensure_eq!(
-        s.users().await.or_fail("users")?,
+        s.directory.users().await.or_fail("users")?,
         vec![users[1].clone(), bob, users[3].clone(), users[4].clone()]
     );
     Ok(())
@@ -926,7 +1054,7 @@ async fn users_are_listed_in_insertion_order<S: Store>(s: &S) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Updating users
 
-async fn update_user_replaces_the_mutable_fields<S: Store>(s: &S) -> Outcome {
+async fn update_user_replaces_the_mutable_fields(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let ann = annotator(2, "ann");
     seed(
@@ -951,17 +1079,17 @@ async fn update_user_replaces_the_mutable_fields<S: Store>(s: &S) -> Outcome {
         updated_at: at(99),
         ..ann.clone()
     };
-    let stored = s
-        .update_user(changed.clone())
+    let stored = update(s, changed.clone())
         .await
         .or_fail("update_user(ann)")?;
     ensure_eq!(stored, changed, "update_user returns the stored user");
     ensure_eq!(
-        s.user_by_id(ann.id).await.or_fail("user_by_id")?,
+        s.directory.user_by_id(ann.id).await.or_fail("user_by_id")?,
         Some(changed.clone())
     );
     ensure_eq!(
-        s.user_by_username("ann")
+        s.directory
+            .user_by_username("ann")
             .await
             .or_fail("user_by_username")?,
         Some(changed.clone())
@@ -975,29 +1103,39 @@ async fn update_user_replaces_the_mutable_fields<S: Store>(s: &S) -> Outcome {
         updated_at: at(100),
         ..changed
     };
-    s.update_user(back.clone())
+    update(s, back.clone())
         .await
         .or_fail("update_user(ann) again")?;
     ensure_eq!(
-        s.user_by_id(ann.id).await.or_fail("user_by_id")?,
+        s.directory.user_by_id(ann.id).await.or_fail("user_by_id")?,
         Some(back.clone())
     );
     ensure_eq!(
-        s.users().await.or_fail("users")?,
+        s.directory.users().await.or_fail("users")?,
         vec![root, back],
         "users() sees the update"
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "team"],
         "an update keeps memberships"
     );
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("team is gone")?;
-    let members = s.members_of(team.id).await.or_fail("members_of")?;
+    let members = s
+        .directory
+        .members_of(team.id)
+        .await
+        .or_fail("members_of")?;
     ensure_eq!(
         members.first().map(|u| u.first_name.as_str()),
         Some("Annie"),
@@ -1006,7 +1144,7 @@ async fn update_user_replaces_the_mutable_fields<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn update_user_keeps_id_username_and_inserted_at<S: Store>(s: &S) -> Outcome {
+async fn update_user_keeps_id_username_and_inserted_at(s: &Stores) -> Outcome {
     let ann = annotator(1, "ann");
     seed(
         s,
@@ -1023,7 +1161,7 @@ async fn update_user_keeps_id_username_and_inserted_at<S: Store>(s: &S) -> Outco
         updated_at: at(78),
         ..ann.clone()
     };
-    let stored = s.update_user(attempt).await.or_fail("update_user(ann)")?;
+    let stored = update(s, attempt).await.or_fail("update_user(ann)")?;
     let expected = User {
         first_name: "Ann".into(),
         updated_at: at(78),
@@ -1031,13 +1169,15 @@ async fn update_user_keeps_id_username_and_inserted_at<S: Store>(s: &S) -> Outco
     };
     ensure_eq!(stored, expected, "usernames and inserted_at are immutable");
     ensure_eq!(
-        s.user_by_username("ann")
+        s.directory
+            .user_by_username("ann")
             .await
             .or_fail("user_by_username")?,
         Some(expected)
     );
     ensure_eq!(
-        s.user_by_username("renamed")
+        s.directory
+            .user_by_username("renamed")
             .await
             .or_fail("user_by_username")?,
         None
@@ -1045,23 +1185,31 @@ async fn update_user_keeps_id_username_and_inserted_at<S: Store>(s: &S) -> Outco
     Ok(())
 }
 
-async fn update_user_of_an_unknown_user_is_not_found<S: Store>(s: &S) -> Outcome {
+async fn update_user_of_an_unknown_user_is_not_found(s: &Stores) -> Outcome {
     seed(s, [joining(admin(1, "root"), 10, &[])]).await?;
     let ghost = annotator(2, "ghost");
     ensure_err!(
-        s.update_user(ghost.clone()).await,
+        update(s, ghost.clone()).await,
         StoreError::UserNotFound(ghost.id)
     );
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 1);
-    ensure_eq!(s.user_by_id(ghost.id).await.or_fail("user_by_id")?, None);
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 1);
     ensure_eq!(
-        s.user_by_username("ghost")
+        s.directory
+            .user_by_id(ghost.id)
+            .await
+            .or_fail("user_by_id")?,
+        None
+    );
+    ensure_eq!(
+        s.directory
+            .user_by_username("ghost")
             .await
             .or_fail("user_by_username")?,
         None
     );
     ensure_eq!(
-        s.user_by_api_key(&ghost.api_key_digest)
+        s.directory
+            .user_by_api_key(&ghost.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         None
@@ -1069,7 +1217,7 @@ async fn update_user_of_an_unknown_user_is_not_found<S: Store>(s: &S) -> Outcome
     Ok(())
 }
 
-async fn api_key_lookup_follows_a_rotated_digest<S: Store>(s: &S) -> Outcome {
+async fn api_key_lookup_follows_a_rotated_digest(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let ann = annotator(2, "ann");
     seed(
@@ -1090,16 +1238,20 @@ async fn api_key_lookup_follows_a_rotated_digest<S: Store>(s: &S) -> Outcome {
             updated_at: at(50 + i64::from(generation)),
             ..current
         };
-        s.update_user(current.clone())
+        update(s, current.clone())
             .await
             .or_fail("update_user(ann) with a new key")?;
         ensure_eq!(
-            s.user_by_api_key(&old).await.or_fail("user_by_api_key")?,
+            s.directory
+                .user_by_api_key(&old)
+                .await
+                .or_fail("user_by_api_key")?,
             None,
             "the old key after rotation {generation}"
         );
         ensure_eq!(
-            s.user_by_api_key(&current.api_key_digest)
+            s.directory
+                .user_by_api_key(&current.api_key_digest)
                 .await
                 .or_fail("user_by_api_key")?,
             Some(current.clone()),
@@ -1107,14 +1259,16 @@ async fn api_key_lookup_follows_a_rotated_digest<S: Store>(s: &S) -> Outcome {
         );
     }
     ensure_eq!(
-        s.user_by_api_key(&ann.api_key_digest)
+        s.directory
+            .user_by_api_key(&ann.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         None,
         "the first key"
     );
     ensure_eq!(
-        s.user_by_api_key(&root.api_key_digest)
+        s.directory
+            .user_by_api_key(&root.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         Some(root),
@@ -1125,11 +1279,12 @@ async fn api_key_lookup_follows_a_rotated_digest<S: Store>(s: &S) -> Outcome {
         first_name: "Annie".into(),
         ..current.clone()
     };
-    s.update_user(renamed.clone())
+    update(s, renamed.clone())
         .await
         .or_fail("update_user(ann) keeping the key")?;
     ensure_eq!(
-        s.user_by_api_key(&current.api_key_digest)
+        s.directory
+            .user_by_api_key(&current.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         Some(renamed)
@@ -1137,7 +1292,7 @@ async fn api_key_lookup_follows_a_rotated_digest<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn update_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
+async fn update_user_keeps_the_last_enabled_admin(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let ann = annotator(2, "ann");
     seed(
@@ -1153,14 +1308,17 @@ async fn update_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
         role: Role::Annotator,
         ..root.clone()
     };
-    ensure_err!(s.update_user(demoted).await, StoreError::LastAdmin);
+    ensure_err!(update(s, demoted).await, StoreError::LastAdmin);
     let disabled = User {
         disabled: true,
         ..root.clone()
     };
-    ensure_err!(s.update_user(disabled).await, StoreError::LastAdmin);
+    ensure_err!(update(s, disabled).await, StoreError::LastAdmin);
     ensure_eq!(
-        s.user_by_id(root.id).await.or_fail("user_by_id")?,
+        s.directory
+            .user_by_id(root.id)
+            .await
+            .or_fail("user_by_id")?,
         Some(root.clone()),
         "the refused updates changed nothing"
     );
@@ -1171,7 +1329,7 @@ async fn update_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
         updated_at: at(40),
         ..root.clone()
     };
-    s.update_user(renamed.clone())
+    update(s, renamed.clone())
         .await
         .or_fail("update_user(root) keeping the role")?;
 
@@ -1180,35 +1338,44 @@ async fn update_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
         role: Role::Admin,
         ..ann.clone()
     };
-    s.update_user(promoted.clone())
+    update(s, promoted.clone())
         .await
         .or_fail("update_user(ann) to admin")?;
-    s.update_user(User {
-        role: Role::Annotator,
-        ..renamed.clone()
-    })
+    update(
+        s,
+        User {
+            role: Role::Annotator,
+            ..renamed.clone()
+        },
+    )
     .await
     .or_fail("update_user(root) to annotator with ann admin")?;
     ensure_err!(
-        s.update_user(User {
-            role: Role::Annotator,
-            ..promoted.clone()
-        })
+        update(
+            s,
+            User {
+                role: Role::Annotator,
+                ..promoted.clone()
+            }
+        )
         .await,
         StoreError::LastAdmin
     );
     ensure_err!(
-        s.update_user(User {
-            disabled: true,
-            ..promoted
-        })
+        update(
+            s,
+            User {
+                disabled: true,
+                ..promoted
+            }
+        )
         .await,
         StoreError::LastAdmin
     );
     Ok(())
 }
 
-async fn disabled_admins_do_not_count_as_admins<S: Store>(s: &S) -> Outcome {
+async fn disabled_admins_do_not_count_as_admins(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let off = User {
         disabled: true,
@@ -1226,43 +1393,58 @@ async fn disabled_admins_do_not_count_as_admins<S: Store>(s: &S) -> Outcome {
     .await?;
 
     ensure_err!(
-        s.update_user(User {
-            role: Role::Annotator,
-            ..root.clone()
-        })
+        update(
+            s,
+            User {
+                role: Role::Annotator,
+                ..root.clone()
+            }
+        )
         .await,
         StoreError::LastAdmin
     );
     ensure_err!(
-        s.update_user(User {
-            disabled: true,
-            ..root.clone()
-        })
+        update(
+            s,
+            User {
+                disabled: true,
+                ..root.clone()
+            }
+        )
         .await,
         StoreError::LastAdmin
     );
-    ensure_err!(s.delete_user(root.id).await, StoreError::LastAdmin);
+    ensure_err!(
+        s.directory.delete_user(root.id).await,
+        StoreError::LastAdmin
+    );
 
     // The disabled admin is not protected: it can be changed and deleted.
-    s.update_user(User {
-        first_name: "Still off".into(),
-        ..off.clone()
-    })
+    update(
+        s,
+        User {
+            first_name: "Still off".into(),
+            ..off.clone()
+        },
+    )
     .await
     .or_fail("update_user(off)")?;
     // Enabling it makes two enabled admins, so root can be demoted...
-    s.update_user(off.clone().tap(|u| u.disabled = false))
+    update(s, off.clone().tap(|u| u.disabled = false))
         .await
         .or_fail("update_user(off) enabled")?;
-    s.update_user(User {
-        role: Role::Annotator,
-        ..root.clone()
-    })
+    update(
+        s,
+        User {
+            role: Role::Annotator,
+            ..root.clone()
+        },
+    )
     .await
     .or_fail("update_user(root) to annotator with off enabled")?;
     // ...and then off is the last one.
-    ensure_err!(s.delete_user(off.id).await, StoreError::LastAdmin);
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 3);
+    ensure_err!(s.directory.delete_user(off.id).await, StoreError::LastAdmin);
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 3);
     Ok(())
 }
 
@@ -1279,9 +1461,7 @@ impl<T> Tap for T {}
 // ---------------------------------------------------------------------------------------------
 // Deleting users
 
-async fn delete_user_removes_memberships_and_keeps_the_personal_workspace<S: Store>(
-    s: &S,
-) -> Outcome {
+async fn delete_user_removes_memberships_and_keeps_the_personal_workspace(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let ann = annotator(2, "ann");
     let bob = annotator(3, "bob");
@@ -1294,77 +1474,99 @@ async fn delete_user_removes_memberships_and_keeps_the_personal_workspace<S: Sto
         ],
     )
     .await?;
-    let workspaces_before = s.workspaces().await.or_fail("workspaces")?;
+    let workspaces_before = s.directory.workspaces().await.or_fail("workspaces")?;
 
-    let deleted = s.delete_user(ann.id).await.or_fail("delete_user(ann)")?;
+    let deleted = s
+        .directory
+        .delete_user(ann.id)
+        .await
+        .or_fail("delete_user(ann)")?;
     ensure_eq!(deleted, ann, "delete_user returns the deleted user");
-    ensure_eq!(s.user_by_id(ann.id).await.or_fail("user_by_id")?, None);
     ensure_eq!(
-        s.user_by_username("ann")
+        s.directory.user_by_id(ann.id).await.or_fail("user_by_id")?,
+        None
+    );
+    ensure_eq!(
+        s.directory
+            .user_by_username("ann")
             .await
             .or_fail("user_by_username")?,
         None
     );
     ensure_eq!(
-        s.user_by_api_key(&ann.api_key_digest)
+        s.directory
+            .user_by_api_key(&ann.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         None
     );
     ensure_eq!(
-        usernames(&s.users().await.or_fail("users")?),
+        usernames(&s.directory.users().await.or_fail("users")?),
         vec!["root", "bob"]
     );
     ensure_eq!(
-        s.workspaces().await.or_fail("workspaces")?,
+        s.directory.workspaces().await.or_fail("workspaces")?,
         workspaces_before,
         "every workspace stays, the personal one included"
     );
     let personal = s
+        .directory
         .workspace_by_name("ann")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("ann's personal workspace is gone")?;
     ensure!(
-        s.members_of(personal.id)
+        s.directory
+            .members_of(personal.id)
             .await
             .or_fail("members_of")?
             .is_empty(),
         "ann's personal workspace has no members left"
     );
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("team is gone")?;
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["root", "bob"]
     );
-    let ann_workspaces = s.workspaces_of(ann.id).await;
+    let ann_workspaces = s.directory.workspaces_of(ann.id).await;
     ensure!(
         matches!(&ann_workspaces, Ok(w) if w.is_empty())
             || ann_workspaces == Err(StoreError::UserNotFound(ann.id)),
         "workspaces_of(deleted ann): expected no workspaces, got {ann_workspaces:?}"
     );
     ensure_eq!(
-        names(&s.workspaces_of(bob.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(bob.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["bob", "team"]
     );
     Ok(())
 }
 
-async fn delete_user_of_an_unknown_user_is_not_found<S: Store>(s: &S) -> Outcome {
+async fn delete_user_of_an_unknown_user_is_not_found(s: &Stores) -> Outcome {
     seed(s, [joining(admin(1, "root"), 10, &[])]).await?;
     ensure_err!(
-        s.delete_user(user_id(9)).await,
+        s.directory.delete_user(user_id(9)).await,
         StoreError::UserNotFound(user_id(9))
     );
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 1);
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 1);
     Ok(())
 }
 
-async fn delete_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
+async fn delete_user_keeps_the_last_enabled_admin(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let boss = admin(2, "boss");
     let ann = annotator(3, "ann");
@@ -1377,21 +1579,39 @@ async fn delete_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
         ],
     )
     .await?;
-    s.delete_user(ann.id).await.or_fail("delete_user(ann)")?;
-    s.delete_user(boss.id).await.or_fail("delete_user(boss)")?;
-    ensure_err!(s.delete_user(root.id).await, StoreError::LastAdmin);
+    s.directory
+        .delete_user(ann.id)
+        .await
+        .or_fail("delete_user(ann)")?;
+    s.directory
+        .delete_user(boss.id)
+        .await
+        .or_fail("delete_user(boss)")?;
+    ensure_err!(
+        s.directory.delete_user(root.id).await,
+        StoreError::LastAdmin
+    );
     ensure_eq!(
-        s.user_by_id(root.id).await.or_fail("user_by_id")?,
+        s.directory
+            .user_by_id(root.id)
+            .await
+            .or_fail("user_by_id")?,
         Some(root.clone()),
         "the refused delete changed nothing"
     );
     ensure_eq!(
-        names(&s.workspaces_of(root.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(root.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["root", "team"],
         "the refused delete kept the memberships"
     );
     ensure_eq!(
-        s.user_by_api_key(&root.api_key_digest)
+        s.directory
+            .user_by_api_key(&root.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         Some(root)
@@ -1399,7 +1619,7 @@ async fn delete_user_keeps_the_last_enabled_admin<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn a_deleted_username_can_be_created_again<S: Store>(s: &S) -> Outcome {
+async fn a_deleted_username_can_be_created_again(s: &Stores) -> Outcome {
     let ann = annotator(2, "ann");
     seed(
         s,
@@ -1410,36 +1630,51 @@ async fn a_deleted_username_can_be_created_again<S: Store>(s: &S) -> Outcome {
     )
     .await?;
     let personal = s
+        .directory
         .workspace_by_name("ann")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("ann's workspace is missing")?;
-    s.delete_user(ann.id).await.or_fail("delete_user(ann)")?;
+    s.directory
+        .delete_user(ann.id)
+        .await
+        .or_fail("delete_user(ann)")?;
 
     let mut again = annotator(3, "ann");
     again.api_key_digest = ApiKeyDigest::of(&api_key("ann", 1));
     let created = s
+        .directory
         .create_user(joining(again.clone(), 30, &[]))
         .await
         .or_fail("create_user(ann) again")?;
     ensure_eq!(created, again);
     ensure_eq!(
-        s.user_by_username("ann")
+        s.directory
+            .user_by_username("ann")
             .await
             .or_fail("user_by_username")?,
         Some(again.clone())
     );
     ensure_eq!(
-        s.workspaces_of(again.id).await.or_fail("workspaces_of")?,
+        s.directory
+            .workspaces_of(again.id)
+            .await
+            .or_fail("workspaces_of")?,
         vec![personal.clone()],
         "the new ann joins the personal workspace the old one left, and nothing else"
     );
     ensure_eq!(
-        usernames(&s.members_of(personal.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(personal.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["ann"]
     );
     ensure_eq!(
-        s.user_by_api_key(&ann.api_key_digest)
+        s.directory
+            .user_by_api_key(&ann.api_key_digest)
             .await
             .or_fail("user_by_api_key")?,
         None,
@@ -1451,9 +1686,10 @@ async fn a_deleted_username_can_be_created_again<S: Store>(s: &S) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Creating users in a batch
 
-async fn create_users_creates_all_in_order_and_shared_workspaces_once<S: Store>(s: &S) -> Outcome {
+async fn create_users_creates_all_in_order_and_shared_workspaces_once(s: &Stores) -> Outcome {
     let existing = workspace(1, "old-team");
-    s.create_workspace(existing.clone())
+    s.directory
+        .create_workspace(existing.clone())
         .await
         .or_fail("create_workspace(old-team)")?;
 
@@ -1464,44 +1700,70 @@ async fn create_users_creates_all_in_order_and_shared_workspaces_once<S: Store>(
     ];
     let first_shared = batch[0].workspaces[1].clone();
     let expected_users: Vec<User> = batch.iter().map(|n| n.user.clone()).collect();
-    let created = s.create_users(batch).await.or_fail("create_users")?;
+    let created = s
+        .directory
+        .create_users(batch)
+        .await
+        .or_fail("create_users")?;
     ensure_eq!(
         created,
         expected_users,
         "create_users returns the users in order"
     );
-    ensure_eq!(s.users().await.or_fail("users")?, expected_users);
+    ensure_eq!(s.directory.users().await.or_fail("users")?, expected_users);
     ensure_eq!(
-        names(&s.workspaces().await.or_fail("workspaces")?),
+        names(&s.directory.workspaces().await.or_fail("workspaces")?),
         vec!["old-team", "zoe", "shared", "adam", "mo"],
         "each workspace created once, in order"
     );
     ensure_eq!(
-        s.workspace_by_name("shared")
+        s.directory
+            .workspace_by_name("shared")
             .await
             .or_fail("workspace_by_name")?,
         Some(first_shared.clone()),
         "a shared workspace comes from the first record that names it"
     );
     ensure_eq!(
-        usernames(&s.members_of(first_shared.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(first_shared.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["zoe", "mo"]
     );
     ensure_eq!(
-        usernames(&s.members_of(existing.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(existing.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["zoe"]
     );
     ensure_eq!(
-        names(&s.workspaces_of(user_id(2)).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(user_id(2))
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["zoe", "shared", "old-team"]
     );
     ensure_eq!(
-        names(&s.workspaces_of(user_id(4)).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(user_id(4))
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["mo", "shared"]
     );
     for u in &expected_users {
         ensure_eq!(
-            s.user_by_api_key(&u.api_key_digest)
+            s.directory
+                .user_by_api_key(&u.api_key_digest)
                 .await
                 .or_fail("user_by_api_key")?,
             Some(u.clone()),
@@ -1512,7 +1774,7 @@ async fn create_users_creates_all_in_order_and_shared_workspaces_once<S: Store>(
     Ok(())
 }
 
-async fn create_users_with_a_repeated_username_writes_nothing<S: Store>(s: &S) -> Outcome {
+async fn create_users_with_a_repeated_username_writes_nothing(s: &Stores) -> Outcome {
     let mut dup = annotator(4, "amy");
     dup.api_key_digest = ApiKeyDigest::of(&api_key("amy", 1));
     let batch = vec![
@@ -1521,23 +1783,31 @@ async fn create_users_with_a_repeated_username_writes_nothing<S: Store>(s: &S) -
         joining(dup, 40, &[]),
     ];
     ensure_err!(
-        s.create_users(batch).await,
+        s.directory.create_users(batch).await,
         StoreError::UsernameTaken("amy".into())
     );
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 0);
-    ensure!(s.users().await.or_fail("users")?.is_empty());
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 0);
+    ensure!(s.directory.users().await.or_fail("users")?.is_empty());
     ensure!(
-        s.workspaces().await.or_fail("workspaces")?.is_empty(),
+        s.directory
+            .workspaces()
+            .await
+            .or_fail("workspaces")?
+            .is_empty(),
         "no workspace of the refused batch is created"
     );
     for name in ["amy", "ben"] {
         ensure_eq!(
-            s.user_by_username(name).await.or_fail("user_by_username")?,
+            s.directory
+                .user_by_username(name)
+                .await
+                .or_fail("user_by_username")?,
             None,
             "user_by_username({name})"
         );
         ensure_eq!(
-            s.user_by_api_key(&ApiKeyDigest::of(&api_key(name, 0)))
+            s.directory
+                .user_by_api_key(&ApiKeyDigest::of(&api_key(name, 0)))
                 .await
                 .or_fail("user_by_api_key")?,
             None,
@@ -1547,11 +1817,12 @@ async fn create_users_with_a_repeated_username_writes_nothing<S: Store>(s: &S) -
     Ok(())
 }
 
-async fn create_users_with_an_existing_username_writes_nothing<S: Store>(s: &S) -> Outcome {
+async fn create_users_with_an_existing_username_writes_nothing(s: &Stores) -> Outcome {
     let cat = annotator(1, "cat");
     seed(s, [joining(cat.clone(), 10, &["team"])]).await?;
-    let workspaces_before = s.workspaces().await.or_fail("workspaces")?;
+    let workspaces_before = s.directory.workspaces().await.or_fail("workspaces")?;
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
@@ -1565,99 +1836,134 @@ async fn create_users_with_an_existing_username_writes_nothing<S: Store>(s: &S) 
         joining(cat_again, 40, &["team"]),
     ];
     ensure_err!(
-        s.create_users(batch).await,
+        s.directory.create_users(batch).await,
         StoreError::UsernameTaken("cat".into())
     );
-    ensure_eq!(s.users().await.or_fail("users")?, vec![cat.clone()]);
     ensure_eq!(
-        s.workspaces().await.or_fail("workspaces")?,
+        s.directory.users().await.or_fail("users")?,
+        vec![cat.clone()]
+    );
+    ensure_eq!(
+        s.directory.workspaces().await.or_fail("workspaces")?,
         workspaces_before,
         "no workspace of the refused batch is created"
     );
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["cat"],
         "no membership of the refused batch is added to an existing workspace"
     );
     ensure_eq!(
-        names(&s.workspaces_of(cat.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(cat.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["cat", "team"]
     );
     Ok(())
 }
 
-async fn create_users_of_an_empty_batch_is_empty<S: Store>(s: &S) -> Outcome {
-    let created = s.create_users(vec![]).await.or_fail("create_users([])")?;
+async fn create_users_of_an_empty_batch_is_empty(s: &Stores) -> Outcome {
+    let created = s
+        .directory
+        .create_users(vec![])
+        .await
+        .or_fail("create_users([])")?;
     ensure!(created.is_empty());
-    ensure_eq!(s.user_count().await.or_fail("user_count")?, 0);
+    ensure_eq!(s.directory.user_count().await.or_fail("user_count")?, 0);
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Workspaces
 
-async fn create_workspace_round_trips<S: Store>(s: &S) -> Outcome {
+async fn create_workspace_round_trips(s: &Stores) -> Outcome {
     let w = Workspace {
         updated_at: at(9),
         ..workspace(1, "team-1_x")
     };
     let created = s
+        .directory
         .create_workspace(w.clone())
         .await
         .or_fail("create_workspace")?;
     ensure_eq!(created, w, "create_workspace returns the stored workspace");
     ensure_eq!(
-        s.workspace_by_id(w.id).await.or_fail("workspace_by_id")?,
+        s.directory
+            .workspace_by_id(w.id)
+            .await
+            .or_fail("workspace_by_id")?,
         Some(w.clone())
     );
     ensure_eq!(
-        s.workspace_by_name("team-1_x")
+        s.directory
+            .workspace_by_name("team-1_x")
             .await
             .or_fail("workspace_by_name")?,
         Some(w.clone())
     );
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?, vec![w.clone()]);
+    ensure_eq!(
+        s.directory.workspaces().await.or_fail("workspaces")?,
+        vec![w.clone()]
+    );
     ensure!(
-        s.members_of(w.id).await.or_fail("members_of")?.is_empty(),
+        s.directory
+            .members_of(w.id)
+            .await
+            .or_fail("members_of")?
+            .is_empty(),
         "a new workspace has no members"
     );
     Ok(())
 }
 
-async fn workspace_names_are_unique<S: Store>(s: &S) -> Outcome {
+async fn workspace_names_are_unique(s: &Stores) -> Outcome {
     let first = workspace(1, "team");
-    s.create_workspace(first.clone())
+    s.directory
+        .create_workspace(first.clone())
         .await
         .or_fail("create_workspace(team)")?;
     let second = workspace(2, "team");
     ensure_err!(
-        s.create_workspace(second.clone()).await,
+        s.directory.create_workspace(second.clone()).await,
         StoreError::WorkspaceNameTaken("team".into())
     );
     ensure_eq!(
-        s.workspace_by_id(second.id)
+        s.directory
+            .workspace_by_id(second.id)
             .await
             .or_fail("workspace_by_id")?,
         None
     );
     ensure_eq!(
-        s.workspace_by_name("team")
+        s.directory
+            .workspace_by_name("team")
             .await
             .or_fail("workspace_by_name")?,
         Some(first.clone())
     );
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?, vec![first]);
+    ensure_eq!(
+        s.directory.workspaces().await.or_fail("workspaces")?,
+        vec![first]
+    );
 
     // A personal workspace's name is taken too.
     seed(s, [joining(annotator(3, "ann"), 30, &[])]).await?;
     ensure_err!(
-        s.create_workspace(workspace(4, "ann")).await,
+        s.directory.create_workspace(workspace(4, "ann")).await,
         StoreError::WorkspaceNameTaken("ann".into())
     );
     Ok(())
 }
 
-async fn workspaces_are_listed_in_insertion_order<S: Store>(s: &S) -> Outcome {
+async fn workspaces_are_listed_in_insertion_order(s: &Stores) -> Outcome {
     let mut all = vec![
         workspace(1, "zulu"),
         workspace(2, "alpha"),
@@ -1670,25 +1976,28 @@ async fn workspaces_are_listed_in_insertion_order<S: Store>(s: &S) -> Outcome {
         w.updated_at = at(2);
     }
     for w in &all {
-        s.create_workspace(w.clone())
+        s.directory
+            .create_workspace(w.clone())
             .await
             .or_fail("create_workspace")?;
     }
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?, all);
-    s.delete_workspace(all[2].id)
+    ensure_eq!(s.directory.workspaces().await.or_fail("workspaces")?, all);
+    s.directory
+        .delete_workspace(all[2].id)
         .await
         .or_fail("delete_workspace(mike)")?;
     all.remove(2);
     let late = workspace(6, "charlie");
-    s.create_workspace(late.clone())
+    s.directory
+        .create_workspace(late.clone())
         .await
         .or_fail("create_workspace(charlie)")?;
     all.push(late);
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?, all);
+    ensure_eq!(s.directory.workspaces().await.or_fail("workspaces")?, all);
     Ok(())
 }
 
-async fn delete_workspace_removes_its_memberships<S: Store>(s: &S) -> Outcome {
+async fn delete_workspace_removes_its_memberships(s: &Stores) -> Outcome {
     let ann = annotator(1, "ann");
     let bob = annotator(2, "bob");
     seed(
@@ -1701,12 +2010,14 @@ async fn delete_workspace_removes_its_memberships<S: Store>(s: &S) -> Outcome {
     )
     .await?;
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("team is missing")?;
 
     let deleted = s
+        .directory
         .delete_workspace(team.id)
         .await
         .or_fail("delete_workspace(team)")?;
@@ -1716,35 +2027,47 @@ async fn delete_workspace_removes_its_memberships<S: Store>(s: &S) -> Outcome {
         "delete_workspace returns the deleted workspace"
     );
     ensure_eq!(
-        s.workspace_by_id(team.id)
+        s.directory
+            .workspace_by_id(team.id)
             .await
             .or_fail("workspace_by_id")?,
         None
     );
     ensure_eq!(
-        s.workspace_by_name("team")
+        s.directory
+            .workspace_by_name("team")
             .await
             .or_fail("workspace_by_name")?,
         None
     );
     ensure_eq!(
-        names(&s.workspaces().await.or_fail("workspaces")?),
+        names(&s.directory.workspaces().await.or_fail("workspaces")?),
         vec!["root", "ann", "other", "bob"]
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "other"]
     );
     ensure_eq!(
-        names(&s.workspaces_of(bob.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(bob.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["bob"]
     );
     ensure_eq!(
-        s.user_count().await.or_fail("user_count")?,
+        s.directory.user_count().await.or_fail("user_count")?,
         3,
         "the members stay"
     );
-    let members = s.members_of(team.id).await;
+    let members = s.directory.members_of(team.id).await;
     ensure!(
         matches!(&members, Ok(m) if m.is_empty())
             || members == Err(StoreError::WorkspaceNotFound(team.id)),
@@ -1754,22 +2077,30 @@ async fn delete_workspace_removes_its_memberships<S: Store>(s: &S) -> Outcome {
     // The name is free again, and the new workspace starts with no members (and the old id
     // does not come back to life through it).
     let again = workspace(9, "team");
-    s.create_workspace(again.clone())
+    s.directory
+        .create_workspace(again.clone())
         .await
         .or_fail("create_workspace(team) again")?;
     ensure!(
-        s.members_of(again.id)
+        s.directory
+            .members_of(again.id)
             .await
             .or_fail("members_of")?
             .is_empty(),
         "a re-created workspace has no members"
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "other"]
     );
     ensure_eq!(
-        s.workspace_by_id(team.id)
+        s.directory
+            .workspace_by_id(team.id)
             .await
             .or_fail("workspace_by_id")?,
         None
@@ -1777,22 +2108,26 @@ async fn delete_workspace_removes_its_memberships<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn delete_workspace_of_an_unknown_workspace_is_not_found<S: Store>(s: &S) -> Outcome {
-    s.create_workspace(workspace(1, "team"))
+async fn delete_workspace_of_an_unknown_workspace_is_not_found(s: &Stores) -> Outcome {
+    s.directory
+        .create_workspace(workspace(1, "team"))
         .await
         .or_fail("create_workspace")?;
     ensure_err!(
-        s.delete_workspace(workspace_id(2)).await,
+        s.directory.delete_workspace(workspace_id(2)).await,
         StoreError::WorkspaceNotFound(workspace_id(2))
     );
-    ensure_eq!(s.workspaces().await.or_fail("workspaces")?.len(), 1);
+    ensure_eq!(
+        s.directory.workspaces().await.or_fail("workspaces")?.len(),
+        1
+    );
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Memberships
 
-async fn memberships_are_listed_by_membership_time<S: Store>(s: &S) -> Outcome {
+async fn memberships_are_listed_by_membership_time(s: &Stores) -> Outcome {
     // Users and workspaces are inserted in one order and joined in another.
     let (u1, u2, u3) = (annotator(1, "ann"), annotator(2, "bob"), annotator(3, "cy"));
     seed(
@@ -1810,7 +2145,8 @@ async fn memberships_are_listed_by_membership_time<S: Store>(s: &S) -> Outcome {
         workspace(43, "w-three"),
     );
     for w in [&w1, &w2, &w3] {
-        s.create_workspace(w.clone())
+        s.directory
+            .create_workspace(w.clone())
             .await
             .or_fail("create_workspace")?;
     }
@@ -1824,20 +2160,24 @@ async fn memberships_are_listed_by_membership_time<S: Store>(s: &S) -> Outcome {
         (&w2, &u3),
     ] {
         t += 1;
-        s.add_member(w.id, u.id, at(t))
+        s.directory
+            .add_member(w.id, u.id, at(t))
             .await
             .or_fail(&format!("add_member({}, {})", w.name, u.username))?;
     }
     ensure_eq!(
-        usernames(&s.members_of(w3.id).await.or_fail("members_of")?),
+        usernames(&s.directory.members_of(w3.id).await.or_fail("members_of")?),
         vec!["cy", "ann", "bob"]
     );
     ensure_eq!(
-        usernames(&s.members_of(w2.id).await.or_fail("members_of")?),
+        usernames(&s.directory.members_of(w2.id).await.or_fail("members_of")?),
         vec!["bob", "cy"]
     );
     ensure_eq!(
-        s.workspaces_of(u3.id).await.or_fail("workspaces_of")?,
+        s.directory
+            .workspaces_of(u3.id)
+            .await
+            .or_fail("workspaces_of")?,
         vec![
             workspace(30, "cy").tap(|w| {
                 w.inserted_at = u3.inserted_at;
@@ -1850,10 +2190,15 @@ async fn memberships_are_listed_by_membership_time<S: Store>(s: &S) -> Outcome {
         "workspaces_of(cy): full records, personal first"
     );
     ensure_eq!(
-        names(&s.workspaces_of(u1.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(u1.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "w-three"]
     );
-    let members = s.members_of(w3.id).await.or_fail("members_of")?;
+    let members = s.directory.members_of(w3.id).await.or_fail("members_of")?;
     ensure_eq!(
         members,
         vec![u3.clone(), u1.clone(), u2.clone()],
@@ -1862,24 +2207,26 @@ async fn memberships_are_listed_by_membership_time<S: Store>(s: &S) -> Outcome {
     // A user created later with an existing workspace joins it after the members before.
     seed(s, [joining(annotator(4, "dee"), 60, &["w-three"])]).await?;
     ensure_eq!(
-        usernames(&s.members_of(w3.id).await.or_fail("members_of")?),
+        usernames(&s.directory.members_of(w3.id).await.or_fail("members_of")?),
         vec!["cy", "ann", "bob", "dee"]
     );
     Ok(())
 }
 
-async fn membership_pairs_are_unique<S: Store>(s: &S) -> Outcome {
+async fn membership_pairs_are_unique(s: &Stores) -> Outcome {
     let ann = annotator(1, "ann");
     seed(s, [joining(ann.clone(), 10, &[])]).await?;
     let team = workspace(2, "team");
-    s.create_workspace(team.clone())
+    s.directory
+        .create_workspace(team.clone())
         .await
         .or_fail("create_workspace")?;
-    s.add_member(team.id, ann.id, at(20))
+    s.directory
+        .add_member(team.id, ann.id, at(20))
         .await
         .or_fail("add_member")?;
     ensure_err!(
-        s.add_member(team.id, ann.id, at(21)).await,
+        s.directory.add_member(team.id, ann.id, at(21)).await,
         StoreError::AlreadyMember {
             workspace: team.id,
             user: ann.id
@@ -1887,48 +2234,67 @@ async fn membership_pairs_are_unique<S: Store>(s: &S) -> Outcome {
     );
     let personal = workspace_id(10);
     ensure_err!(
-        s.add_member(personal, ann.id, at(22)).await,
+        s.directory.add_member(personal, ann.id, at(22)).await,
         StoreError::AlreadyMember {
             workspace: personal,
             user: ann.id
         }
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "team"],
         "no duplicate membership"
     );
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["ann"],
         "no duplicate member"
     );
     Ok(())
 }
 
-async fn add_member_needs_both_to_exist<S: Store>(s: &S) -> Outcome {
+async fn add_member_needs_both_to_exist(s: &Stores) -> Outcome {
     let ann = annotator(1, "ann");
     seed(s, [joining(ann.clone(), 10, &[])]).await?;
     let team = workspace(2, "team");
-    s.create_workspace(team.clone())
+    s.directory
+        .create_workspace(team.clone())
         .await
         .or_fail("create_workspace")?;
     ensure_err!(
-        s.add_member(workspace_id(99), ann.id, at(20)).await,
+        s.directory
+            .add_member(workspace_id(99), ann.id, at(20))
+            .await,
         StoreError::WorkspaceNotFound(workspace_id(99))
     );
     ensure_err!(
-        s.add_member(team.id, user_id(99), at(21)).await,
+        s.directory.add_member(team.id, user_id(99), at(21)).await,
         StoreError::UserNotFound(user_id(99))
     );
     ensure!(
-        s.members_of(team.id)
+        s.directory
+            .members_of(team.id)
             .await
             .or_fail("members_of")?
             .is_empty()
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann"]
     );
     // A deleted user is no longer there to add.
@@ -1941,15 +2307,18 @@ async fn add_member_needs_both_to_exist<S: Store>(s: &S) -> Outcome {
         ],
     )
     .await?;
-    s.delete_user(bob.id).await.or_fail("delete_user(bob)")?;
+    s.directory
+        .delete_user(bob.id)
+        .await
+        .or_fail("delete_user(bob)")?;
     ensure_err!(
-        s.add_member(team.id, bob.id, at(22)).await,
+        s.directory.add_member(team.id, bob.id, at(22)).await,
         StoreError::UserNotFound(bob.id)
     );
     Ok(())
 }
 
-async fn remove_member_removes_one_membership<S: Store>(s: &S) -> Outcome {
+async fn remove_member_removes_one_membership(s: &Stores) -> Outcome {
     let (ann, bob) = (annotator(1, "ann"), annotator(2, "bob"));
     seed(
         s,
@@ -1960,49 +2329,78 @@ async fn remove_member_removes_one_membership<S: Store>(s: &S) -> Outcome {
     )
     .await?;
     let team = s
+        .directory
         .workspace_by_name("team")
         .await
         .or_fail("workspace_by_name")?
         .ok_or("team is missing")?;
-    s.remove_member(team.id, ann.id)
+    s.directory
+        .remove_member(team.id, ann.id)
         .await
         .or_fail("remove_member(team, ann)")?;
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "other"]
     );
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["bob"]
     );
     ensure_eq!(
-        names(&s.workspaces_of(bob.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(bob.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["bob", "team"],
         "other users' memberships stay"
     );
     ensure!(
-        s.workspace_by_id(team.id)
+        s.directory
+            .workspace_by_id(team.id)
             .await
             .or_fail("workspace_by_id")?
             .is_some(),
         "the workspace stays"
     );
     // Joining again is a new membership: last by membership time.
-    s.add_member(team.id, ann.id, at(90))
+    s.directory
+        .add_member(team.id, ann.id, at(90))
         .await
         .or_fail("add_member(team, ann) again")?;
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann", "other", "team"]
     );
     ensure_eq!(
-        usernames(&s.members_of(team.id).await.or_fail("members_of")?),
+        usernames(
+            &s.directory
+                .members_of(team.id)
+                .await
+                .or_fail("members_of")?
+        ),
         vec!["bob", "ann"]
     );
     Ok(())
 }
 
-async fn remove_member_without_membership_is_not_member<S: Store>(s: &S) -> Outcome {
+async fn remove_member_without_membership_is_not_member(s: &Stores) -> Outcome {
     let (ann, bob) = (annotator(1, "ann"), annotator(2, "bob"));
     seed(
         s,
@@ -2011,17 +2409,18 @@ async fn remove_member_without_membership_is_not_member<S: Store>(s: &S) -> Outc
     .await?;
     let bobs = workspace_id(20);
     ensure_err!(
-        s.remove_member(bobs, ann.id).await,
+        s.directory.remove_member(bobs, ann.id).await,
         StoreError::NotMember {
             workspace: bobs,
             user: ann.id
         }
     );
-    s.remove_member(bobs, bob.id)
+    s.directory
+        .remove_member(bobs, bob.id)
         .await
         .or_fail("remove_member(bob, bob)")?;
     ensure_err!(
-        s.remove_member(bobs, bob.id).await,
+        s.directory.remove_member(bobs, bob.id).await,
         StoreError::NotMember {
             workspace: bobs,
             user: bob.id
@@ -2029,21 +2428,26 @@ async fn remove_member_without_membership_is_not_member<S: Store>(s: &S) -> Outc
     );
     // "NotMember if there is none": also when the workspace or user does not exist.
     ensure_err!(
-        s.remove_member(workspace_id(99), ann.id).await,
+        s.directory.remove_member(workspace_id(99), ann.id).await,
         StoreError::NotMember {
             workspace: workspace_id(99),
             user: ann.id
         }
     );
     ensure_err!(
-        s.remove_member(bobs, user_id(99)).await,
+        s.directory.remove_member(bobs, user_id(99)).await,
         StoreError::NotMember {
             workspace: bobs,
             user: user_id(99)
         }
     );
     ensure_eq!(
-        names(&s.workspaces_of(ann.id).await.or_fail("workspaces_of")?),
+        names(
+            &s.directory
+                .workspaces_of(ann.id)
+                .await
+                .or_fail("workspaces_of")?
+        ),
         vec!["ann"]
     );
     Ok(())
@@ -2051,14 +2455,14 @@ async fn remove_member_without_membership_is_not_member<S: Store>(s: &S) -> Outc
 
 /// The trait does not say what the membership lists of an id that does not exist are; an
 /// empty list and the matching not-found error are both fine, anything else is not.
-async fn membership_lists_of_unknown_ids<S: Store>(s: &S) -> Outcome {
+async fn membership_lists_of_unknown_ids(s: &Stores) -> Outcome {
     seed(s, [joining(annotator(1, "ann"), 10, &[])]).await?;
-    let ws = s.workspaces_of(user_id(99)).await;
+    let ws = s.directory.workspaces_of(user_id(99)).await;
     ensure!(
         matches!(&ws, Ok(w) if w.is_empty()) || ws == Err(StoreError::UserNotFound(user_id(99))),
         "workspaces_of(unknown user): expected none or UserNotFound, got {ws:?}"
     );
-    let members = s.members_of(workspace_id(99)).await;
+    let members = s.directory.members_of(workspace_id(99)).await;
     ensure!(
         matches!(&members, Ok(m) if m.is_empty())
             || members == Err(StoreError::WorkspaceNotFound(workspace_id(99))),
@@ -2070,67 +2474,78 @@ async fn membership_lists_of_unknown_ids<S: Store>(s: &S) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Audit log
 
-async fn audit_is_newest_first_with_limit_and_offset<S: Store>(s: &S) -> Outcome {
+async fn audit_is_newest_first_with_limit_and_offset(s: &Stores) -> Outcome {
     let entries: Vec<AuditEntry> = (1..=7).map(|n| audit_entry(n, at(n as i64))).collect();
     for e in &entries {
-        s.append_audit(e.clone()).await.or_fail("append_audit")?;
+        s.audit
+            .append_audit(e.clone())
+            .await
+            .or_fail("append_audit")?;
     }
     let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
     ensure_eq!(
-        s.audit(100, 0).await.or_fail("audit(100, 0)")?,
+        s.audit.audit(100, 0).await.or_fail("audit(100, 0)")?,
         newest_first
     );
     ensure_eq!(
-        s.audit(7, 0).await.or_fail("audit(7, 0)")?,
+        s.audit.audit(7, 0).await.or_fail("audit(7, 0)")?,
         newest_first,
         "limit equal to the count"
     );
     ensure_eq!(
-        s.audit(2, 0).await.or_fail("audit(2, 0)")?,
+        s.audit.audit(2, 0).await.or_fail("audit(2, 0)")?,
         newest_first[0..2]
     );
     ensure_eq!(
-        s.audit(2, 2).await.or_fail("audit(2, 2)")?,
+        s.audit.audit(2, 2).await.or_fail("audit(2, 2)")?,
         newest_first[2..4]
     );
     ensure_eq!(
-        s.audit(3, 5).await.or_fail("audit(3, 5)")?,
+        s.audit.audit(3, 5).await.or_fail("audit(3, 5)")?,
         newest_first[5..7]
     );
     ensure_eq!(
-        s.audit(1, 6).await.or_fail("audit(1, 6)")?,
+        s.audit.audit(1, 6).await.or_fail("audit(1, 6)")?,
         newest_first[6..7]
     );
     ensure!(
-        s.audit(10, 7).await.or_fail("audit(10, 7)")?.is_empty(),
+        s.audit
+            .audit(10, 7)
+            .await
+            .or_fail("audit(10, 7)")?
+            .is_empty(),
         "an offset past the end"
     );
     ensure!(
-        s.audit(10, 1000)
+        s.audit
+            .audit(10, 1000)
             .await
             .or_fail("audit(10, 1000)")?
             .is_empty(),
         "an offset far past the end"
     );
     ensure!(
-        s.audit(0, 0).await.or_fail("audit(0, 0)")?.is_empty(),
+        s.audit.audit(0, 0).await.or_fail("audit(0, 0)")?.is_empty(),
         "limit 0"
     );
     ensure_eq!(
-        s.audit(u32::MAX, 0).await.or_fail("audit(u32::MAX, 0)")?,
+        s.audit
+            .audit(u32::MAX, 0)
+            .await
+            .or_fail("audit(u32::MAX, 0)")?,
         newest_first,
         "a huge limit"
     );
     // Paging through, two at a time, yields each entry once.
     let mut paged = Vec::new();
     for page in 0..4 {
-        paged.extend(s.audit(2, page * 2).await.or_fail("audit paging")?);
+        paged.extend(s.audit.audit(2, page * 2).await.or_fail("audit paging")?);
     }
     ensure_eq!(paged, newest_first, "paging two at a time");
     Ok(())
 }
 
-async fn audit_round_trips_every_field_and_outlives_its_subjects<S: Store>(s: &S) -> Outcome {
+async fn audit_round_trips_every_field_and_outlives_its_subjects(s: &Stores) -> Outcome {
     let root = admin(1, "root");
     let ann = annotator(2, "ann");
     seed(
@@ -2163,54 +2578,70 @@ async fn audit_round_trips_every_field_and_outlives_its_subjects<S: Store>(s: &S
         target_name: "root".into(),
         detail: None,
     };
-    s.append_audit(by_root.clone())
+    s.audit
+        .append_audit(by_root.clone())
         .await
         .or_fail("append_audit")?;
-    s.append_audit(by_system.clone())
+    s.audit
+        .append_audit(by_system.clone())
         .await
         .or_fail("append_audit")?;
-    s.delete_user(ann.id).await.or_fail("delete_user(ann)")?;
-    s.delete_workspace(workspace_id(20))
+    s.directory
+        .delete_user(ann.id)
+        .await
+        .or_fail("delete_user(ann)")?;
+    s.directory
+        .delete_workspace(workspace_id(20))
         .await
         .or_fail("delete_workspace(ann)")?;
     ensure_eq!(
-        s.audit(10, 0).await.or_fail("audit")?,
+        s.audit.audit(10, 0).await.or_fail("audit")?,
         vec![by_system, by_root],
         "entries come back whole, after their subjects are gone"
     );
     Ok(())
 }
 
-async fn audit_entries_at_the_same_time_are_newest_appended_first<S: Store>(s: &S) -> Outcome {
+async fn audit_entries_at_the_same_time_are_newest_appended_first(s: &Stores) -> Outcome {
     // Ids scrambled, one timestamp: only the order of appending can tell them apart.
     let entries: Vec<AuditEntry> = (1..=5).map(|n| audit_entry(n, at(3))).collect();
     for e in &entries {
-        s.append_audit(e.clone()).await.or_fail("append_audit")?;
+        s.audit
+            .append_audit(e.clone())
+            .await
+            .or_fail("append_audit")?;
     }
     let newest_first: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
-    ensure_eq!(s.audit(10, 0).await.or_fail("audit")?, newest_first);
-    ensure_eq!(s.audit(2, 1).await.or_fail("audit")?, newest_first[1..3]);
+    ensure_eq!(s.audit.audit(10, 0).await.or_fail("audit")?, newest_first);
+    ensure_eq!(
+        s.audit.audit(2, 1).await.or_fail("audit")?,
+        newest_first[1..3]
+    );
     Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Login throttling
 
-async fn login_failures_default_to_none<S: Store>(s: &S) -> Outcome {
+async fn login_failures_default_to_none(s: &Stores) -> Outcome {
     for name in ["ann", "nobody", "", "Ünïcødé user", &"x".repeat(300)] {
         ensure_eq!(
-            s.login_failures(name).await.or_fail("login_failures")?,
+            s.throttle
+                .login_failures(name)
+                .await
+                .or_fail("login_failures")?,
             LoginFailures::default(),
             "login_failures({name:?})"
         );
     }
-    s.clear_login_failures("nobody")
+    s.throttle
+        .clear_login_failures("nobody")
         .await
         .or_fail("clear_login_failures of a username with none")?;
     Ok(())
 }
 
-async fn login_failures_count_inside_the_window<S: Store>(s: &S) -> Outcome {
+async fn login_failures_count_inside_the_window(s: &Stores) -> Outcome {
     const WINDOW: i64 = 15 * 60;
     let start = at(0);
     let times = [
@@ -2223,13 +2654,15 @@ async fn login_failures_count_inside_the_window<S: Store>(s: &S) -> Outcome {
     let mut expected = LoginFailures::default();
     for (i, now) in times.into_iter().enumerate() {
         expected = expected.after_failure(now, WINDOW);
-        let got = s
-            .record_login_failure("ann", now, WINDOW)
+        let got = fail(s, "ann", now, WINDOW)
             .await
             .or_fail("record_login_failure")?;
         ensure_eq!(got, expected, "record_login_failure #{}", i + 1);
         ensure_eq!(
-            s.login_failures("ann").await.or_fail("login_failures")?,
+            s.throttle
+                .login_failures("ann")
+                .await
+                .or_fail("login_failures")?,
             expected,
             "login_failures after failure #{}",
             i + 1
@@ -2249,18 +2682,17 @@ async fn login_failures_count_inside_the_window<S: Store>(s: &S) -> Outcome {
     Ok(())
 }
 
-async fn login_failures_start_a_new_window_when_it_has_passed<S: Store>(s: &S) -> Outcome {
+async fn login_failures_start_a_new_window_when_it_has_passed(s: &Stores) -> Outcome {
     const WINDOW: i64 = 15 * 60;
     let start = at(0);
     for i in 0..3 {
-        s.record_login_failure("ann", start.plus_secs(i), WINDOW)
+        fail(s, "ann", start.plus_secs(i), WINDOW)
             .await
             .or_fail("record_login_failure")?;
     }
     // Exactly `window_secs` after the first failure, the window has passed.
     let later = start.plus_secs(WINDOW);
-    let got = s
-        .record_login_failure("ann", later, WINDOW)
+    let got = fail(s, "ann", later, WINDOW)
         .await
         .or_fail("record_login_failure at the window's end")?;
     let restarted = LoginFailures {
@@ -2280,17 +2712,18 @@ async fn login_failures_start_a_new_window_when_it_has_passed<S: Store>(s: &S) -
         "LoginFailures::after_failure agrees"
     );
     ensure_eq!(
-        s.login_failures("ann").await.or_fail("login_failures")?,
+        s.throttle
+            .login_failures("ann")
+            .await
+            .or_fail("login_failures")?,
         restarted
     );
     // The window is the caller's, per call: a failure with a wider window counts on.
-    let wider = s
-        .record_login_failure("ann", later.plus_secs(10), WINDOW)
+    let wider = fail(s, "ann", later.plus_secs(10), WINDOW)
         .await
         .or_fail("record_login_failure")?;
     ensure_eq!(wider.count, 2);
-    let zero = s
-        .record_login_failure("ann", later.plus_secs(11), 0)
+    let zero = fail(s, "ann", later.plus_secs(11), 0)
         .await
         .or_fail("record_login_failure with window 0")?;
     ensure_eq!(
@@ -2305,20 +2738,21 @@ async fn login_failures_start_a_new_window_when_it_has_passed<S: Store>(s: &S) -
     Ok(())
 }
 
-async fn login_failures_are_per_username_and_cleared<S: Store>(s: &S) -> Outcome {
+async fn login_failures_are_per_username_and_cleared(s: &Stores) -> Outcome {
     const WINDOW: i64 = 900;
     let long = "x".repeat(300);
     let names = ["ann", "anna", "ANN", "no such user ü", long.as_str()];
     for (i, name) in names.iter().enumerate() {
         for k in 0..=i as i64 {
-            s.record_login_failure(name, at(k), WINDOW)
+            fail(s, name, at(k), WINDOW)
                 .await
                 .or_fail("record_login_failure")?;
         }
     }
     for (i, name) in names.iter().enumerate() {
         ensure_eq!(
-            s.login_failures(name)
+            s.throttle
+                .login_failures(name)
                 .await
                 .or_fail("login_failures")?
                 .count,
@@ -2326,16 +2760,21 @@ async fn login_failures_are_per_username_and_cleared<S: Store>(s: &S) -> Outcome
             "count of {name:?}"
         );
     }
-    s.clear_login_failures("ann")
+    s.throttle
+        .clear_login_failures("ann")
         .await
         .or_fail("clear_login_failures(ann)")?;
     ensure_eq!(
-        s.login_failures("ann").await.or_fail("login_failures")?,
+        s.throttle
+            .login_failures("ann")
+            .await
+            .or_fail("login_failures")?,
         LoginFailures::default(),
         "cleared"
     );
     ensure_eq!(
-        s.login_failures("anna")
+        s.throttle
+            .login_failures("anna")
             .await
             .or_fail("login_failures")?
             .count,
@@ -2343,15 +2782,15 @@ async fn login_failures_are_per_username_and_cleared<S: Store>(s: &S) -> Outcome
         "another username is untouched"
     );
     ensure_eq!(
-        s.login_failures("ANN")
+        s.throttle
+            .login_failures("ANN")
             .await
             .or_fail("login_failures")?
             .count,
         3,
         "usernames are case-sensitive here"
     );
-    let next = s
-        .record_login_failure("ann", at(20), WINDOW)
+    let next = fail(s, "ann", at(20), WINDOW)
         .await
         .or_fail("record_login_failure after clear")?;
     ensure_eq!(
@@ -2369,16 +2808,18 @@ async fn login_failures_are_per_username_and_cleared<S: Store>(s: &S) -> Outcome
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-async fn token_secret_keeps_the_first_candidate<S: Store>(s: &S) -> Outcome {
+async fn token_secret_keeps_the_first_candidate(s: &Stores) -> Outcome {
     let first: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37) ^ 0xA5).collect();
     let got = s
+        .secrets
         .token_secret(first.clone())
         .await
         .or_fail("token_secret(first)")?;
     ensure_eq!(got, first, "the first candidate is stored");
     for candidate in [vec![1u8; 32], vec![], vec![0u8; 64]] {
         ensure_eq!(
-            s.token_secret(candidate)
+            s.secrets
+                .token_secret(candidate)
                 .await
                 .or_fail("token_secret(other)")?,
             first,
@@ -2387,14 +2828,18 @@ async fn token_secret_keeps_the_first_candidate<S: Store>(s: &S) -> Outcome {
     }
     // Other writes leave it alone.
     seed(s, [joining(admin(1, "root"), 10, &["team"])]).await?;
-    s.append_audit(audit_entry(1, at(1)))
+    s.audit
+        .append_audit(audit_entry(1, at(1)))
         .await
         .or_fail("append_audit")?;
-    s.record_login_failure("root", at(2), 900)
+    fail(s, "root", at(2), 900)
         .await
         .or_fail("record_login_failure")?;
     ensure_eq!(
-        s.token_secret(vec![9; 32]).await.or_fail("token_secret")?,
+        s.secrets
+            .token_secret(vec![9; 32])
+            .await
+            .or_fail("token_secret")?,
         first,
         "after other writes"
     );

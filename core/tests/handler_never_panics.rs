@@ -17,14 +17,14 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use workgate_core::engine::routes::ROUTES;
-use workgate_core::{Engine, MemoryStore, Request, Response, Store};
+use workgate_core::{Engine, MemoryStore, Request, Response};
 
 use common::{ADMIN_KEY, TestPlatform, cheap_config};
 
 // ---------------------------------------------------------------------------------------------
 // The world each case runs in
 
-type TestEngine = Engine<MemoryStore, TestPlatform>;
+type TestEngine = Engine;
 
 /// The engine and what the placeholders in generated requests stand for.
 struct World {
@@ -61,7 +61,7 @@ fn field(response: &Response, name: &str) -> String {
 }
 
 async fn world() -> World {
-    let engine = Engine::new(MemoryStore::new(), TestPlatform::new(), cheap_config());
+    let engine = Engine::new(MemoryStore::stores(), TestPlatform::new(), cheap_config());
     let admin = engine
         .bootstrap_default_user()
         .await
@@ -96,7 +96,8 @@ async fn world() -> World {
     .await;
     assert_eq!(added.status, 200, "setup: add ann to team");
     let personal_id = engine
-        .store()
+        .stores()
+        .directory
         .workspaces()
         .await
         .expect("workspaces")

@@ -6,7 +6,7 @@ use workgate_core::store_suite;
 
 #[tokio::test]
 async fn memory_store_passes_the_whole_suite() {
-    let report = store_suite::run_all(|| async { MemoryStore::new() }).await;
+    let report = store_suite::run_all(|| async { MemoryStore::stores() }).await;
     assert_eq!(report.results.len(), store_suite::CASE_NAMES.len());
     report.assert_all_passed();
 }
@@ -16,12 +16,12 @@ mod per_case {
 
     workgate_core::store_suite_tests!(
         #[tokio::test]
-        make = || async { MemoryStore::new() }
+        make = || async { MemoryStore::stores() }
     );
 }
 
 #[tokio::test]
 async fn an_unknown_case_name_fails_rather_than_passes() {
-    let result = store_suite::run_case("no_such_case", || async { MemoryStore::new() }).await;
+    let result = store_suite::run_case("no_such_case", || async { MemoryStore::stores() }).await;
     assert!(!result.passed);
 }

@@ -6,11 +6,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use std::sync::Arc;
 use uuid::Uuid;
 use workgate_core::credentials::ApiKeyDigest;
 use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
 use workgate_core::store_suite::{self, SuiteReport};
-use workgate_core::{MemoryStore, Store, StoreError, StoreResult, Timestamp};
+
+use workgate_core::{
+    AuditLog, Directory, FailureWindow, LoginThrottle, MemoryStore, Secrets, StoreError,
+    StoreResult, Stores, Timestamp, UserEdit,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -83,7 +88,7 @@ impl Faulty {
 }
 
 #[async_trait]
-impl Store for Faulty {
+impl Directory for Faulty {
     fn kind(&self) -> &'static str {
         "faulty"
     }
@@ -151,11 +156,27 @@ impl Store for Faulty {
         self.inner.create_users(batch).await
     }
 
-    async fn update_user(&self, mut user: User) -> StoreResult<User> {
-        user.updated_at = self.truncate(user.updated_at);
-        let before = self.inner.user_by_id(user.id).await?;
-        match self.inner.update_user(user.clone()).await {
-            Err(StoreError::LastAdmin) if self.is(Fault::LastAdminUnprotected) => Ok(user),
+    async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
+        let before = self.inner.user_by_id(id).await?;
+        let truncating = self.is(Fault::SecondsPrecision);
+        let outer = edit.clone();
+        let edit = UserEdit::new(move |current| {
+            let mut next = outer.apply(current)?;
+            if truncating {
+                next.updated_at = Timestamp::from_secs(next.updated_at.secs());
+            }
+            Ok(next)
+        });
+        match self.inner.update_user(id, edit.clone()).await {
+            Err(StoreError::LastAdmin) if self.is(Fault::LastAdminUnprotected) => {
+                before.ok_or(StoreError::UserNotFound(id))?;
+                let current = self
+                    .inner
+                    .user_by_id(id)
+                    .await?
+                    .ok_or(StoreError::UserNotFound(id))?;
+                edit.apply(&current)
+            }
             Ok(stored) => {
                 if let Some(before) = before
                     && before.api_key_digest != stored.api_key_digest
@@ -227,7 +248,10 @@ impl Store for Faulty {
     async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
         self.inner.remove_member(workspace, user).await
     }
+}
 
+#[async_trait]
+impl AuditLog for Faulty {
     async fn append_audit(&self, mut entry: AuditEntry) -> StoreResult<()> {
         entry.at = self.truncate(entry.at);
         self.inner.append_audit(entry).await
@@ -248,7 +272,10 @@ impl Store for Faulty {
             _ => self.inner.audit(limit, offset).await,
         }
     }
+}
 
+#[async_trait]
+impl LoginThrottle for Faulty {
     async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
         self.inner.login_failures(username).await
     }
@@ -256,23 +283,27 @@ impl Store for Faulty {
     async fn record_login_failure(
         &self,
         username: &str,
-        now: Timestamp,
-        window_secs: i64,
+        window: FailureWindow,
     ) -> StoreResult<LoginFailures> {
-        let window = if self.is(Fault::LoginWindowIgnored) {
-            i64::MAX
-        } else {
-            window_secs
+        let window = FailureWindow {
+            now: self.truncate(window.now),
+            window_secs: if self.is(Fault::LoginWindowIgnored) {
+                i64::MAX
+            } else {
+                window.window_secs
+            },
+            ..window
         };
-        self.inner
-            .record_login_failure(username, self.truncate(now), window)
-            .await
+        self.inner.record_login_failure(username, window).await
     }
 
     async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
         self.inner.clear_login_failures(username).await
     }
+}
 
+#[async_trait]
+impl Secrets for Faulty {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         if self.is(Fault::TokenSecretLastWins) {
             return Ok(candidate);
@@ -282,7 +313,7 @@ impl Store for Faulty {
 }
 
 async fn run(fault: Fault) -> SuiteReport {
-    store_suite::run_all(|| async move { Faulty::new(fault) }).await
+    store_suite::run_all(|| async move { Stores::all_in(Arc::new(Faulty::new(fault))) }).await
 }
 
 fn failed(report: &SuiteReport) -> Vec<&str> {
@@ -405,7 +436,7 @@ async fn a_store_that_is_not_fresh_fails_every_case_with_a_clear_message() {
             })
             .await
             .unwrap();
-        store
+        Stores::all_in(Arc::new(store))
     })
     .await;
     assert_eq!(report.failures().count(), report.results.len());

@@ -176,7 +176,8 @@ fn open_engine(
 ) -> Result<(NativeEngine, Vec<crate::schema::Applied>), Failure> {
     settings.create_dirs()?;
     let (store, applied) = SqliteStore::open(&settings.database)?;
-    let engine = Engine::new(store, NativePlatform::new(), settings.config.clone());
+    let stores = workgate_core::Stores::all_in(std::sync::Arc::new(store));
+    let engine = Engine::new(stores, NativePlatform::new(), settings.config.clone());
     Ok((engine, applied))
 }
 

@@ -13,12 +13,14 @@
 //!   small.
 //! - An index on a single column also orders by rowid within equal keys, so
 //!   `memberships(user_seq)` yields a user's workspaces in membership order without a sort.
-//! - `login_failures` rows are deleted once useless (`last_at` older than twice the window,
-//!   see `record_login_failure`); `login_failures_by_last_at` makes that a range delete.
+//! - `login_failures` rows are deleted once useless (`last_at` before the cutoff core computes,
+//!   `rules::failure_window`); `login_failures_by_last_at` makes that a range delete.
+//! - `users.counts_as_admin` is written from core's `rules::counts_as_admin` with every user
+//!   row, so the last-admin check counts an index instead of restating who counts in SQL.
 //! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
 //!   membership per pair); the store maps constraint errors to `StoreError`s.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// One step of the schema.
 pub struct Migration {
@@ -26,6 +28,9 @@ pub struct Migration {
     pub version: u32,
     pub description: &'static str,
     pub sql: &'static str,
+    /// Rust run after `sql` in the same transaction, for values only core can compute (so that
+    /// no rule of core's is re-expressed in SQL).
+    pub backfill: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
 }
 
 /// Every migration, in order. Append only: never edit a released step.
@@ -94,6 +99,7 @@ CREATE TABLE settings (
     value BLOB NOT NULL
 ) WITHOUT ROWID;
 "#,
+        backfill: None,
     },
     Migration {
         version: 2,
@@ -101,6 +107,18 @@ CREATE TABLE settings (
         sql: r#"
 CREATE INDEX login_failures_by_last_at ON login_failures (last_at);
 "#,
+        backfill: None,
+    },
+    Migration {
+        version: 3,
+        description: "store whether each user counts as an enabled admin, as core decides",
+        sql: r#"
+ALTER TABLE users ADD COLUMN counts_as_admin INTEGER NOT NULL DEFAULT 0
+    CHECK (counts_as_admin IN (0, 1));
+DROP INDEX users_by_role;
+CREATE INDEX users_counting_as_admin ON users (counts_as_admin);
+"#,
+        backfill: Some(crate::sqlite_store::backfill_counts_as_admin),
     },
 ];
 
@@ -156,6 +174,9 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<Applied>, SchemaError> {
             continue;
         }
         tx.execute_batch(migration.sql)?;
+        if let Some(backfill) = migration.backfill {
+            backfill(&tx)?;
+        }
         tx.pragma_update(None, "user_version", migration.version)?;
         tx.commit()?;
         applied.push(Applied {

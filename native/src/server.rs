@@ -20,12 +20,10 @@ use workgate_core::{Engine, Request};
 
 use workgate_core::engine::error::ApiError;
 
-use crate::platform::NativePlatform;
-use crate::sqlite_store::SqliteStore;
 use crate::web_app;
 
 /// The engine the native host runs.
-pub type NativeEngine = Engine<SqliteStore, NativePlatform>;
+pub type NativeEngine = Engine;
 
 /// Largest request body accepted (413 above): core's limit, enforced here before reading.
 pub use workgate_core::engine::MAX_BODY_BYTES;

@@ -27,7 +27,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 use uuid::Uuid;
 use workgate_core::credentials::ApiKeyDigest;
 use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
-use workgate_core::{Role, Store, StoreError, StoreResult, Timestamp};
+use workgate_core::{
+    AuditLog, Directory, FailureWindow, LoginThrottle, Role, Secrets, StoreError, StoreResult,
+    Timestamp, UserEdit, rules,
+};
 
 use crate::schema::{self, Applied, SchemaError};
 
@@ -391,11 +394,30 @@ fn seq_of(conn: &Connection, sql: &'static str, id: Uuid) -> StoreResult<Option<
         .map_err(backend)
 }
 
-fn active_admins(conn: &Connection) -> StoreResult<i64> {
+/// The enabled admins, as core counts them (`counts_as_admin` is written from
+/// `rules::counts_as_admin`).
+fn enabled_admins(conn: &Connection) -> StoreResult<u64> {
     let mut stmt = conn
-        .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+        .prepare_cached("SELECT count(*) FROM users WHERE counts_as_admin = 1")
         .map_err(backend)?;
     stmt.query_row([], |r| r.get(0)).map_err(backend)
+}
+
+/// Schema migration 3: `counts_as_admin` for the users written before it existed.
+pub(crate) fn backfill_counts_as_admin(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let users: Vec<User> = {
+        let mut stmt = tx.prepare(concat!("SELECT ", user_columns!(), " FROM users u"))?;
+        stmt.query_map([], user_from_row)?
+            .collect::<Result<_, _>>()?
+    };
+    let mut update = tx.prepare("UPDATE users SET counts_as_admin = ?2 WHERE id = ?1")?;
+    for user in users {
+        update.execute(rusqlite::params![
+            user.id.to_string(),
+            rules::counts_as_admin(&user)
+        ])?;
+    }
+    Ok(())
 }
 
 /// Inserts a user and joins (creating if needed) its workspaces, inside `tx`.
@@ -413,8 +435,9 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
-             api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at, \
+             counts_as_admin) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .and_then(|mut stmt| {
             stmt.execute(rusqlite::params![
@@ -430,6 +453,7 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
                 user.disabled,
                 user.inserted_at.micros(),
                 user.updated_at.micros(),
+                rules::counts_as_admin(&user),
             ])
         });
     if let Err(e) = inserted {
@@ -478,7 +502,7 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
 // The trait
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Directory for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
@@ -545,25 +569,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_user(&self, user: User) -> StoreResult<User> {
+    async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
         self.write(move |tx| {
-            let Some(old) = user_by_id(tx, user.id)? else {
-                return Err(StoreError::UserNotFound(user.id));
+            let Some(old) = user_by_id(tx, id)? else {
+                return Err(StoreError::UserNotFound(id));
             };
-            if old.is_active_admin() && !user.is_active_admin() && active_admins(tx)? <= 1 {
-                return Err(StoreError::LastAdmin);
+            let stored = edit.apply(&old)?;
+            if stored == old {
+                return Ok(old);
             }
-            let stored = User {
-                id: old.id,
-                username: old.username,
-                inserted_at: old.inserted_at,
-                ..user
-            };
+            if rules::takes_an_admin_away(&old, Some(&stored)) {
+                rules::an_admin_remains(&old, Some(&stored), enabled_admins(tx)?)?;
+            }
             let updated = tx
                 .prepare_cached(
                     "UPDATE users SET first_name = ?2, last_name = ?3, role = ?4, \
                      password_hash = ?5, api_key_digest = ?6, api_key_prefix = ?7, \
-                     security_stamp = ?8, disabled = ?9, updated_at = ?10 WHERE id = ?1",
+                     security_stamp = ?8, disabled = ?9, updated_at = ?10, counts_as_admin = ?11 \
+                     WHERE id = ?1",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(rusqlite::params![
@@ -577,6 +600,7 @@ impl Store for SqliteStore {
                         stored.security_stamp,
                         stored.disabled,
                         stored.updated_at.micros(),
+                        rules::counts_as_admin(&stored),
                     ])
                 });
             if let Err(e) = updated {
@@ -597,8 +621,8 @@ impl Store for SqliteStore {
             let Some(user) = user_by_id(tx, id)? else {
                 return Err(StoreError::UserNotFound(id));
             };
-            if user.is_active_admin() && active_admins(tx)? <= 1 {
-                return Err(StoreError::LastAdmin);
+            if rules::takes_an_admin_away(&user, None) {
+                rules::an_admin_remains(&user, None, enabled_admins(tx)?)?;
             }
             // Memberships go with it (ON DELETE CASCADE).
             tx.prepare_cached("DELETE FROM users WHERE id = ?1")
@@ -753,7 +777,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AuditLog for SqliteStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
         self.write(move |tx| {
             tx.prepare_cached(
@@ -794,7 +821,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl LoginThrottle for SqliteStore {
     async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
         let username = username.to_string();
         self.read(move |conn| {
@@ -815,20 +845,15 @@ impl Store for SqliteStore {
     async fn record_login_failure(
         &self,
         username: &str,
-        now: Timestamp,
-        window_secs: i64,
+        window: FailureWindow,
     ) -> StoreResult<LoginFailures> {
         let username = username.to_string();
         // Rows nobody needs any more go here, so that failures for ever new (even unknown)
-        // usernames do not pile up. A row matters while its window is open (from `first_at`,
-        // which is ≤ `last_at`) and while it locks (from `last_at`, for at most core's
-        // `max_lockout_secs`, by default equal to the window); the store is told only the
-        // window, so it keeps rows for twice that after their last failure. An index range
+        // usernames do not pile up: core says which (`window.forget_before`). An index range
         // delete (`login_failures_by_last_at`), usually of nothing.
-        let expired_before = now.plus_secs(window_secs.saturating_mul(2).saturating_neg());
         self.write(move |tx| {
             tx.prepare_cached("DELETE FROM login_failures WHERE last_at < ?1")
-                .and_then(|mut stmt| stmt.execute([expired_before.micros()]))
+                .and_then(|mut stmt| stmt.execute([window.forget_before.micros()]))
                 .map_err(backend)?;
             let current = tx
                 .prepare_cached(
@@ -837,7 +862,7 @@ impl Store for SqliteStore {
                 .and_then(|mut stmt| stmt.query_row([&username], failures_from_row).optional())
                 .map_err(backend)?
                 .unwrap_or_default();
-            let next = current.after_failure(now, window_secs);
+            let next = current.after_failure(window.now, window.window_secs);
             tx.prepare_cached(
                 "INSERT INTO login_failures (username, count, first_at, last_at) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username) DO UPDATE SET \
@@ -867,7 +892,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl Secrets for SqliteStore {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         self.write(move |tx| {
             tx.prepare_cached(

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use workgate_core::Role;
-use workgate_core::credentials::ApiKeyDigest;
-use workgate_core::engine::tasks::{DefaultUserOutcome, UserSpec};
+use workgate_core::engine::tasks::{CreateSkipped, DefaultUserOutcome, UserSpec, parse_task_role};
 
 use crate::cli::{CreateArgs, CreateDefaultArgs, Failure, MigrateArgs};
 use crate::schema::Applied;
@@ -36,27 +35,25 @@ pub async fn create(engine: &NativeEngine, args: CreateArgs) -> Result<(), Failu
     let input = complete(args)?;
     // Argilla checks the username, then the key, before validating anything, and skips
     // (exit 0) when either is taken.
-    let store = engine.store();
-    if workgate_core::Store::user_by_username(store, &input.username)
+    match engine
+        .create_user_skipped(&input.username, input.api_key.as_deref())
         .await?
-        .is_some()
     {
-        println!(
-            "User with username {} already exists in database. Skipping...",
-            py_repr(&input.username)
-        );
-        return Ok(());
-    }
-    if let Some(key) = &input.api_key
-        && workgate_core::Store::user_by_api_key(store, &ApiKeyDigest::of(key))
-            .await?
-            .is_some()
-    {
-        println!(
-            "User with api_key {} already exists in database. Skipping...",
-            py_repr(key)
-        );
-        return Ok(());
+        Some(CreateSkipped::UsernameTaken) => {
+            println!(
+                "User with username {} already exists in database. Skipping...",
+                py_repr(&input.username)
+            );
+            return Ok(());
+        }
+        Some(CreateSkipped::ApiKeyTaken) => {
+            println!(
+                "User with api_key {} already exists in database. Skipping...",
+                py_repr(input.api_key.as_deref().unwrap_or_default())
+            );
+            return Ok(());
+        }
+        None => {}
     }
     let created = engine.create_user_task(input).await?;
     let user = &created.user;
@@ -215,14 +212,9 @@ fn complete(args: CreateArgs) -> Result<UserSpec, Failure> {
     })
 }
 
-/// Roles as Argilla's task takes them: case-insensitive.
+/// Roles as Argilla's task takes them (core decides: case-insensitive).
 fn parse_role(s: &str) -> Result<Role, Failure> {
-    Role::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
-        Failure(format!(
-            "invalid role {}: expected 'admin' or 'annotator'",
-            py_repr(s)
-        ))
-    })
+    parse_task_role(s).map_err(|e| Failure(e.to_string()))
 }
 
 /// A string as Python's `repr` shows it (Argilla prints values with `!r`).

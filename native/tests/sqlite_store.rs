@@ -9,7 +9,20 @@ use workgate::SqliteStore;
 use workgate::schema;
 use workgate_core::credentials::{ApiKeyDigest, api_key_prefix};
 use workgate_core::domain::{NewUser, User, Workspace};
-use workgate_core::{Role, Store, StoreError, Timestamp};
+use workgate_core::{
+    Directory, FailureWindow, LoginThrottle, Role, Secrets, StoreError, ThrottlePolicy, Timestamp,
+    rules,
+};
+
+/// Core's failure window at `now` for a 900 s window and lockouts of up to 1800 s.
+fn window(now: Timestamp) -> FailureWindow {
+    let policy = ThrottlePolicy {
+        window_secs: 900,
+        max_lockout_secs: 1800,
+        ..ThrottlePolicy::default()
+    };
+    rules::failure_window(now, &policy)
+}
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -216,7 +229,7 @@ async fn concurrent_login_failures_are_all_counted() {
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tokio::spawn(async move { store.record_login_failure("victim", now, 900).await })
+            tokio::spawn(async move { store.record_login_failure("victim", window(now)).await })
         })
         .collect();
     for t in tasks {
@@ -229,20 +242,23 @@ async fn concurrent_login_failures_are_all_counted() {
 async fn expired_login_failures_are_deleted_by_the_next_failure() {
     let (store, _) = SqliteStore::open(&fresh_db()).unwrap();
     let t0 = Timestamp::from_secs(1_700_000_000);
-    store.record_login_failure("ghost", t0, 900).await.unwrap();
     store
-        .record_login_failure("recent", t0.plus_secs(1000), 900)
+        .record_login_failure("ghost", window(t0))
         .await
         .unwrap();
-    // Exactly twice the window after the last failure: still kept.
     store
-        .record_login_failure("other", t0.plus_secs(1800), 900)
+        .record_login_failure("recent", window(t0.plus_secs(1000)))
+        .await
+        .unwrap();
+    // Exactly the longest lockout after the last failure: still kept.
+    store
+        .record_login_failure("other", window(t0.plus_secs(1800)))
         .await
         .unwrap();
     assert_eq!(store.login_failures("ghost").await.unwrap().count, 1);
     // Later: gone, however unknown the username; younger rows stay.
     store
-        .record_login_failure("other", t0.plus_secs(1801), 900)
+        .record_login_failure("other", window(t0.plus_secs(1801)))
         .await
         .unwrap();
     assert_eq!(store.login_failures("ghost").await.unwrap().count, 0);

@@ -4,11 +4,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use workgate::SqliteStore;
+use workgate_core::Stores;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
-async fn fresh_store() -> SqliteStore {
+async fn fresh_store() -> Stores {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-suite");
     std::fs::create_dir_all(&dir).unwrap();
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -16,7 +19,9 @@ async fn fresh_store() -> SqliteStore {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    SqliteStore::open(&path).expect("open a fresh database").0
+    Stores::all_in(Arc::new(
+        SqliteStore::open(&path).expect("open a fresh database").0,
+    ))
 }
 
 mod sqlite {

@@ -30,10 +30,10 @@ impl Platform for TestPlatform {
     }
 }
 
-type TestEngine = Engine<MemoryStore, TestPlatform>;
+type TestEngine = Engine;
 
 enum Host {
-    InProcess(Arc<TestEngine>),
+    InProcess(Arc<TestEngine>, Arc<TestPlatform>),
     Http {
         base_url: String,
         agent: ureq::Agent,
@@ -99,15 +99,15 @@ impl Target {
             },
             ..Default::default()
         };
-        let platform = TestPlatform {
+        let platform = Arc::new(TestPlatform {
             clock_offset_micros: AtomicI64::new(0),
-        };
-        let engine = Engine::new(MemoryStore::new(), platform, config);
+        });
+        let engine = Engine::new(MemoryStore::stores(), platform.clone(), config);
         runtime()
             .block_on(engine.bootstrap_default_user())
             .expect("the default user is created on an empty store");
         Target {
-            host: Host::InProcess(Arc::new(engine)),
+            host: Host::InProcess(Arc::new(engine), platform),
         }
     }
 
@@ -131,9 +131,8 @@ impl Target {
     /// Moves the in-process engine's clock forward. Only fresh targets may do this.
     pub fn advance_clock(&self, secs: i64) {
         match &self.host {
-            Host::InProcess(engine) => {
-                engine
-                    .platform()
+            Host::InProcess(_, platform) => {
+                platform
                     .clock_offset_micros
                     .fetch_add(secs * 1_000_000, Ordering::SeqCst);
             }
@@ -175,7 +174,7 @@ impl Target {
         body: &[u8],
     ) -> Answer {
         match &self.host {
-            Host::InProcess(engine) => {
+            Host::InProcess(engine, _) => {
                 let mut request = Request::new(method, path_and_query).body(body.to_vec());
                 for (name, value) in headers {
                     request = request.header(name, value);

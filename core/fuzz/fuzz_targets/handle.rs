@@ -44,7 +44,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 fuzz_target!(|input: Input| {
-    let engine = Engine::new(MemoryStore::new(), TestPlatform::new(), cheap_config());
+    let engine = Engine::new(MemoryStore::stores(), TestPlatform::new(), cheap_config());
     block_on(engine.bootstrap_default_user()).expect("bootstrap");
     let (method, path) = match ROUTES.get(usize::from(input.route)) {
         Some(route) => (

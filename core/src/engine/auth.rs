@@ -5,7 +5,8 @@ use crate::access::{Action, Resource};
 use crate::credentials::{self, ApiKeyDigest, TokenClaims};
 use crate::domain::{LoginFailures, Role, User};
 use crate::http::{Request, Response};
-use crate::store::{Platform, Store};
+use crate::rules;
+use crate::store::{StoreError, UserEdit};
 use crate::timestamp::Timestamp;
 
 use super::error::{ApiError, ApiResult, FieldError};
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Caller {
     }
 }
 
-impl<S: Store, P: Platform> Engine<S, P> {
+impl Engine {
     /// Finds the caller: `X-Argilla-Api-Key` if present and non-empty (an unknown key is 401
     /// even with a valid token), else `Authorization: Bearer <token>`, else 401.
     pub(crate) async fn authenticate(&self, req: &Request) -> ApiResult<Caller> {
@@ -41,7 +42,11 @@ impl<S: Store, P: Platform> Engine<S, P> {
             .map(str::trim)
             .filter(|k| !k.is_empty())
         {
-            let user = self.store.user_by_api_key(&ApiKeyDigest::of(key)).await?;
+            let user = self
+                .stores
+                .directory
+                .user_by_api_key(&ApiKeyDigest::of(key))
+                .await?;
             return match user {
                 Some(user) if !user.disabled => Ok(Caller {
                     user,
@@ -62,7 +67,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let secret = self.token_secret().await?;
         let claims = credentials::verify_token(secret, token.trim(), self.platform.now())
             .map_err(|_| ApiError::Unauthorized)?;
-        match self.store.user_by_id(claims.uid).await? {
+        match self.stores.directory.user_by_id(claims.uid).await? {
             Some(user)
                 if !user.disabled
                     && user.username == claims.sub
@@ -108,7 +113,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
         fresh_key: Option<&str>,
     ) -> ApiResult<UserOut> {
         let workspaces = self
-            .store
+            .stores
+            .directory
             .workspaces_of(user.id)
             .await?
             .into_iter()
@@ -128,7 +134,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         caller: &Caller,
     ) -> ApiResult<Vec<UserOut>> {
         let ids: Vec<_> = users.iter().map(|u| u.id).collect();
-        let names = self.store.workspace_names_of_users(&ids).await?;
+        let names = self.stores.directory.workspace_names_of_users(&ids).await?;
         Ok(users
             .iter()
             .zip(names)
@@ -144,9 +150,9 @@ impl<S: Store, P: Platform> Engine<S, P> {
         user: &User,
     ) -> ApiResult<Vec<crate::domain::Workspace>> {
         Ok(if user.role == Role::Admin {
-            self.store.workspaces().await?
+            self.stores.directory.workspaces().await?
         } else {
-            self.store.workspaces_of(user.id).await?
+            self.stores.directory.workspaces_of(user.id).await?
         })
     }
 
@@ -256,7 +262,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             self.claim_attempt(username, now).await?;
         }
         let user = if throttled {
-            self.store.user_by_username(username).await?
+            self.stores.directory.user_by_username(username).await?
         } else {
             None
         };
@@ -273,23 +279,23 @@ impl<S: Store, P: Platform> Engine<S, P> {
             // The attempt was already counted as a failure by `claim_attempt`.
             _ => return Err(ApiError::Unauthorized),
         };
-        self.store.clear_login_failures(username).await?;
+        self.stores.throttle.clear_login_failures(username).await?;
         if check.needs_rehash {
             // Upgrade bcrypt (or an old cost) to the current scheme; the stamp stays, so
-            // existing tokens keep working. A failure here must not fail the login.
-            // Re-read after hashing, and only replace the hash we verified: a change made
-            // meanwhile (role, key, disable, password) must not be written back over.
-            if let Ok(hash) = self.hash(password).await
-                && let Ok(Some(fresh)) = self.store.user_by_id(user.id).await
-                && fresh.password_hash == user.password_hash
-            {
-                let _ = self
-                    .store
-                    .update_user(User {
-                        password_hash: hash,
-                        ..fresh
+            // existing tokens keep working. A failure here must not fail the login. The edit
+            // replaces only the hash that was verified: a password changed meanwhile stays.
+            if let Ok(hash) = self.hash(password).await {
+                let verified = user.password_hash.clone();
+                let edit = UserEdit::new(move |current| {
+                    if current.password_hash != verified {
+                        return Err(StoreError::Stale("password changed during login"));
+                    }
+                    Ok(User {
+                        password_hash: hash.clone(),
+                        ..current.clone()
                     })
-                    .await;
+                });
+                let _ = self.stores.directory.update_user(user.id, edit).await;
             }
         }
         let access_token = self.issue_token(&user, now).await?;
@@ -319,11 +325,12 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// password clears the record afterwards.
     pub(crate) async fn claim_attempt(&self, username: &str, now: Timestamp) -> ApiResult<()> {
         let policy = self.config.throttle;
-        let failures = self.store.login_failures(username).await?;
+        let failures = self.stores.throttle.login_failures(username).await?;
         self.refuse_if_locked(failures, now)?;
         let record = self
-            .store
-            .record_login_failure(username, now, policy.window_secs)
+            .stores
+            .throttle
+            .record_login_failure(username, rules::failure_window(now, &policy))
             .await?;
         let before = record.count.saturating_sub(1);
         if before > failures.count && before >= policy.max_failures {
@@ -406,23 +413,37 @@ impl<S: Store, P: Platform> Engine<S, P> {
                 "Current password is incorrect".to_string(),
             ));
         }
-        self.store.clear_login_failures(username).await?;
+        self.stores.throttle.clear_login_failures(username).await?;
         let hash = self.hash(&new).await?;
-        // Re-read after hashing: a change made meanwhile (by an admin) is kept, and a password
-        // or stamp changed meanwhile means this request's credentials are stale.
-        let fresh = self
-            .store
-            .user_by_id(caller.user.id)
-            .await?
-            .filter(|u| !u.disabled && u.security_stamp == caller.user.security_stamp)
-            .ok_or(ApiError::Unauthorized)?;
-        let updated = User {
-            password_hash: hash,
-            security_stamp: self.new_stamp(),
-            updated_at: now,
-            ..fresh
+        // Applied to the current record: a change made meanwhile (by an admin) is kept, and a
+        // password or stamp changed meanwhile means this request's credentials are stale.
+        let stamp = caller.user.security_stamp.clone();
+        let new_stamp = self.new_stamp();
+        let edit = UserEdit::new(move |current| {
+            if current.disabled || current.security_stamp != stamp {
+                return Err(StoreError::Stale(
+                    "the session ended during the password change",
+                ));
+            }
+            Ok(User {
+                password_hash: hash.clone(),
+                security_stamp: new_stamp.clone(),
+                updated_at: now,
+                ..current.clone()
+            })
+        });
+        let updated = match self
+            .stores
+            .directory
+            .update_user(caller.user.id, edit)
+            .await
+        {
+            Ok(user) => user,
+            Err(StoreError::Stale(_) | StoreError::UserNotFound(_)) => {
+                return Err(ApiError::Unauthorized);
+            }
+            Err(e) => return Err(e.into()),
         };
-        let updated = self.store.update_user(updated).await?;
         self.record(
             Some(&caller.user),
             "user.password.change",

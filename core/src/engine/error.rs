@@ -216,6 +216,9 @@ impl From<StoreError> for ApiError {
             },
             StoreError::NotMember { user, .. } => ApiError::user_not_found(user),
             StoreError::LastAdmin => ApiError::Forbidden(LAST_ADMIN.to_string()),
+            // An edit that refused the current record ends the caller's credentials (its
+            // handlers map it where another answer fits).
+            StoreError::Stale(_) => ApiError::Unauthorized,
             StoreError::Backend(_) => ApiError::Internal {
                 kind: "StorageError",
                 message: "The storage backend failed; try again",

@@ -247,7 +247,9 @@ impl<'a> Fields<'a> {
     /// A password: [`PASSWORD_MIN_CHARS`] to [`PASSWORD_MAX_CHARS`] characters.
     pub fn password(&mut self, name: &str, required: bool) -> Option<String> {
         match self.raw_string(name) {
-            Ok(Some(s)) => self.length_ok(name, &s, PASSWORD_MIN_CHARS, Some(PASSWORD_MAX_CHARS)).then_some(s),
+            Ok(Some(s)) => self
+                .length_ok(name, &s, PASSWORD_MIN_CHARS, Some(PASSWORD_MAX_CHARS))
+                .then_some(s),
             Ok(None) => {
                 if required {
                     self.missing(name);

@@ -1,6 +1,7 @@
 //! The API engine: `handle(request) -> response` for every endpoint of API.md.
 //!
-//! One [`Engine`] per host process, generic over the host's [`Store`] and [`Platform`].
+//! One [`Engine`] per host process, over the [`Stores`] and the [`Platform`] the host puts
+//! together.
 
 mod auth;
 pub mod error;
@@ -21,7 +22,8 @@ use crate::access::{Action, Resource, Subject};
 use crate::credentials::PasswordCost;
 use crate::domain::{AuditEntry, Role, User, Workspace};
 use crate::http::{Request, Response};
-use crate::store::{Platform, Store};
+use crate::platform::Platform;
+use crate::store::Stores;
 use error::{ApiError, ApiResult};
 use routes::{Endpoint, RouteMatch};
 
@@ -125,9 +127,9 @@ impl Default for Config {
 }
 
 /// The API engine.
-pub struct Engine<S, P> {
-    store: S,
-    platform: P,
+pub struct Engine {
+    stores: Stores,
+    platform: std::sync::Arc<dyn Platform>,
     config: Config,
     /// The token secret once known (configured, or loaded/created in the store).
     token_secret: OnceLock<Vec<u8>>,
@@ -135,27 +137,27 @@ pub struct Engine<S, P> {
     decoy_hash: OnceLock<String>,
 }
 
-impl<S: Store, P: Platform> Engine<S, P> {
-    pub fn new(store: S, platform: P, config: Config) -> Self {
+impl Engine {
+    pub fn new(stores: Stores, platform: impl Platform + 'static, config: Config) -> Self {
         let token_secret = OnceLock::new();
         if let Some(secret) = &config.token_secret {
             let _ = token_secret.set(secret.clone());
         }
         Engine {
-            store,
-            platform,
+            stores,
+            platform: std::sync::Arc::new(platform),
             config,
             token_secret,
             decoy_hash: OnceLock::new(),
         }
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
+    pub fn stores(&self) -> &Stores {
+        &self.stores
     }
 
-    pub fn platform(&self) -> &P {
-        &self.platform
+    pub fn platform(&self) -> &dyn Platform {
+        &*self.platform
     }
 
     pub fn config(&self) -> &Config {
@@ -235,11 +237,11 @@ impl<S: Store, P: Platform> Engine<S, P> {
     }
 
     async fn status(&self) -> ApiResult<Response> {
-        let ok_ = self.store.ping().await.is_ok();
+        let ok_ = self.stores.directory.ping().await.is_ok();
         ok(&schema::Status {
             version: crate::VERSION,
             storage: schema::StorageStatus {
-                kind: self.store.kind(),
+                kind: self.stores.kind(),
                 ok: ok_,
             },
         })
@@ -283,7 +285,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
             return Ok(secret);
         }
         let secret = self
-            .store
+            .stores
+            .secrets
             .token_secret(self.random::<32>().to_vec())
             .await?;
         Ok(self.token_secret.get_or_init(|| secret))
@@ -294,7 +297,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let workspaces = if user.role == Role::Admin {
             Vec::new()
         } else {
-            self.store
+            self.stores
+                .directory
                 .workspaces_of(user.id)
                 .await?
                 .into_iter()
@@ -328,7 +332,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             target_name,
             detail,
         };
-        let _ = self.store.append_audit(entry).await;
+        let _ = self.stores.audit.append_audit(entry).await;
     }
 }
 
@@ -390,7 +394,7 @@ mod smoke {
         }
     }
 
-    fn engine() -> Engine<MemoryStore, TestPlatform> {
+    fn engine() -> Engine {
         let config = Config {
             password_cost: PasswordCost {
                 memory_kib: 64,
@@ -399,7 +403,11 @@ mod smoke {
             },
             ..Config::default()
         };
-        Engine::new(MemoryStore::new(), TestPlatform(AtomicU64::new(1)), config)
+        Engine::new(
+            MemoryStore::stores(),
+            TestPlatform(AtomicU64::new(1)),
+            config,
+        )
     }
 
     fn block<F: std::future::Future>(f: F) -> F::Output {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::credentials::{self, ApiKeyDigest};
 use crate::domain::{Role, User};
-use crate::store::{Platform, Store, StoreError};
+use crate::store::StoreError;
 
 use super::input::is_valid_name;
 use super::users::UserDraft;
@@ -54,6 +54,24 @@ pub struct UserSpec {
     pub api_key: Option<String>,
     /// Team workspaces to join (created if missing) besides the personal one.
     pub workspaces: Vec<String>,
+}
+
+/// Why `users create` skips a user (Argilla's task exits 0 with a message then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateSkipped {
+    /// A user of that username exists.
+    UsernameTaken,
+    /// A user with that API key exists.
+    ApiKeyTaken,
+}
+
+/// A role as Argilla's task takes it: case-insensitive, surrounding spaces ignored.
+pub fn parse_task_role(s: &str) -> Result<Role, TaskError> {
+    Role::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+        TaskError::Invalid(format!(
+            "invalid role '{s}': expected 'admin' or 'annotator'"
+        ))
+    })
 }
 
 /// A created user and its key in full (shown once).
@@ -122,13 +140,13 @@ fn check_api_key(key: &str) -> Result<(), TaskError> {
     }
 }
 
-impl<S: Store, P: Platform> Engine<S, P> {
+impl Engine {
     /// Creates the default admin (API.md section 8) when the store has no users and the
     /// default user is enabled. Idempotent and safe to race: returns the user if this call
     /// created it.
     pub async fn bootstrap_default_user(&self) -> Result<Option<User>, StoreError> {
         let config = &self.config.default_user;
-        if !config.enabled || self.store.has_users().await? {
+        if !config.enabled || self.stores.directory.has_users().await? {
             return Ok(None);
         }
         match self
@@ -159,7 +177,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// through the API while the configuration still names `1234`.
     pub async fn default_credentials_maybe_in_use(&self) -> Result<bool, StoreError> {
         let Some(user) = self
-            .store
+            .stores
+            .directory
             .user_by_username(&self.config.default_user.username)
             .await?
         else {
@@ -172,7 +191,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
     /// Whether the default admin still has the well-known password or key (hosts warn then).
     pub async fn default_credentials_in_use(&self) -> Result<bool, StoreError> {
         let Some(user) = self
-            .store
+            .stores
+            .directory
             .user_by_username(&self.config.default_user.username)
             .await?
         else {
@@ -201,7 +221,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
     ) -> Result<DefaultUserOutcome, TaskError> {
         let config = &self.config.default_user;
         if self
-            .store
+            .stores
+            .directory
             .user_by_username(&config.username)
             .await?
             .is_some()
@@ -233,6 +254,28 @@ impl<S: Store, P: Platform> Engine<S, P> {
         }
     }
 
+    /// Whether `users create` skips this user, checked before anything is validated, as
+    /// Argilla's task does: the username first, then the key.
+    pub async fn create_user_skipped(
+        &self,
+        username: &str,
+        api_key: Option<&str>,
+    ) -> Result<Option<CreateSkipped>, TaskError> {
+        let directory = &self.stores.directory;
+        if directory.user_by_username(username).await?.is_some() {
+            return Ok(Some(CreateSkipped::UsernameTaken));
+        }
+        if let Some(key) = api_key
+            && directory
+                .user_by_api_key(&ApiKeyDigest::of(key))
+                .await?
+                .is_some()
+        {
+            return Ok(Some(CreateSkipped::ApiKeyTaken));
+        }
+        Ok(None)
+    }
+
     /// `users create`: validates like the API (plus the chosen key and team workspaces).
     pub async fn create_user_task(&self, spec: UserSpec) -> Result<CreatedUser, TaskError> {
         check_name("username", &spec.username)?;
@@ -255,7 +298,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
         if let Some(key) = &spec.api_key {
             check_api_key(key)?;
             if self
-                .store
+                .stores
+                .directory
                 .user_by_api_key(&ApiKeyDigest::of(key))
                 .await?
                 .is_some()
@@ -265,7 +309,13 @@ impl<S: Store, P: Platform> Engine<S, P> {
                 ));
             }
         }
-        if self.store.user_by_username(&spec.username).await?.is_some() {
+        if self
+            .stores
+            .directory
+            .user_by_username(&spec.username)
+            .await?
+            .is_some()
+        {
             return Err(StoreError::UsernameTaken(spec.username).into());
         }
         let api_key = spec.api_key.unwrap_or_else(|| self.new_api_key());
@@ -313,11 +363,19 @@ impl<S: Store, P: Platform> Engine<S, P> {
                 return Err(at("the username appears twice in the file".into()));
             }
             let digest = ApiKeyDigest::of(&entry.api_key);
-            if !seen_keys.insert(digest) || self.store.user_by_api_key(&digest).await?.is_some() {
+            if !seen_keys.insert(digest)
+                || self
+                    .stores
+                    .directory
+                    .user_by_api_key(&digest)
+                    .await?
+                    .is_some()
+            {
                 return Err(at("the api_key is already used by another user".into()));
             }
             if self
-                .store
+                .stores
+                .directory
                 .user_by_username(&entry.username)
                 .await?
                 .is_some()
@@ -345,7 +403,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             };
             batch.push(self.new_user(draft, now));
         }
-        let users = self.store.create_users(batch).await?;
+        let users = self.stores.directory.create_users(batch).await?;
         for user in &users {
             self.record(
                 None,
@@ -371,7 +429,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
     ) -> Result<CreatedUser, TaskError> {
         let new = self.new_user(draft, self.platform.now());
         let workspaces = new.workspaces.iter().map(|w| w.name.clone()).collect();
-        let user = self.store.create_user(new).await?;
+        let user = self.stores.directory.create_user(new).await?;
         self.record(
             None,
             "user.create",

@@ -6,7 +6,7 @@ use crate::access::{Action, Resource};
 use crate::credentials::{self, ApiKeyDigest};
 use crate::domain::{NewUser, Role, User, Workspace};
 use crate::http::{Request, Response};
-use crate::store::{Platform, Store, StoreError};
+use crate::store::{StoreError, UserEdit};
 use crate::timestamp::Timestamp;
 
 use super::auth::Caller;
@@ -31,7 +31,7 @@ pub(crate) struct UserDraft {
     pub workspaces: Vec<String>,
 }
 
-impl<S: Store, P: Platform> Engine<S, P> {
+impl Engine {
     /// A new API key from 256 host-random bits.
     pub(crate) fn new_api_key(&self) -> String {
         credentials::new_api_key(self.random::<32>())
@@ -54,27 +54,21 @@ impl<S: Store, P: Platform> Engine<S, P> {
             inserted_at: now,
             updated_at: now,
         };
-        let mut names = vec![user.username.clone()];
-        for name in draft.workspaces {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        let workspaces = names
-            .into_iter()
-            .map(|name| Workspace {
-                id: self.new_id(),
-                name,
-                inserted_at: now,
-                updated_at: now,
-            })
-            .collect();
+        let workspaces =
+            crate::rules::workspaces_joined_at_creation(&user.username, draft.workspaces, |name| {
+                Workspace {
+                    id: self.new_id(),
+                    name,
+                    inserted_at: now,
+                    updated_at: now,
+                }
+            });
         NewUser { user, workspaces }
     }
 
     async fn find_user(&self, id: Option<Uuid>) -> ApiResult<Option<User>> {
         match id {
-            Some(id) => Ok(self.store.user_by_id(id).await?),
+            Some(id) => Ok(self.stores.directory.user_by_id(id).await?),
             None => Ok(None),
         }
     }
@@ -85,7 +79,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             Action::ListUsers,
             &Resource::Instance,
         )?;
-        let users = self.store.users().await?;
+        let users = self.stores.directory.users().await?;
         ok(&self.users_out(&users, caller).await?)
     }
 
@@ -107,7 +101,13 @@ impl<S: Store, P: Platform> Engine<S, P> {
             Action::CreateUser,
             &Resource::Instance,
         )?;
-        if self.store.user_by_username(&username).await?.is_some() {
+        if self
+            .stores
+            .directory
+            .user_by_username(&username)
+            .await?
+            .is_some()
+        {
             return Err(StoreError::UsernameTaken(username).into());
         }
         let api_key = self.new_api_key();
@@ -122,7 +122,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
             workspaces: Vec::new(),
         };
         let user = self
-            .store
+            .stores
+            .directory
             .create_user(self.new_user(draft, self.platform.now()))
             .await?;
         self.record(
@@ -164,22 +165,35 @@ impl<S: Store, P: Platform> Engine<S, P> {
             ));
         };
 
-        let mut user = old.clone();
-        user.first_name = first_name.unwrap_or(user.first_name);
-        user.last_name = last_name.or(user.last_name);
-        user.role = role.unwrap_or(user.role);
-        if let Some(disabled) = disabled
-            && disabled != user.disabled
-        {
-            user.disabled = disabled;
-            // Disabling ends every session; enabling must not revive old tokens either.
-            user.security_stamp = self.new_stamp();
-        }
-        if user == old {
+        // Applied by the store to the current record, so a concurrent edit of other fields
+        // (a key rotation, a password reset) is kept.
+        let new_stamp = self.new_stamp();
+        let now = self.platform.now();
+        let edit = UserEdit::new(move |current| {
+            let mut user = current.clone();
+            if let Some(first_name) = &first_name {
+                user.first_name = first_name.clone();
+            }
+            if last_name.is_some() {
+                user.last_name = last_name.clone();
+            }
+            user.role = role.unwrap_or(user.role);
+            if let Some(disabled) = disabled
+                && disabled != user.disabled
+            {
+                user.disabled = disabled;
+                // Disabling ends every session; enabling must not revive old tokens either.
+                user.security_stamp = new_stamp.clone();
+            }
+            if user != *current {
+                user.updated_at = now;
+            }
+            Ok(user)
+        });
+        if edit.apply(&old)? == old {
             return ok(&self.user_out(&old, Some(caller), None).await?);
         }
-        user.updated_at = self.platform.now();
-        let user = self.store.update_user(user).await?;
+        let user = self.stores.directory.update_user(old.id, edit).await?;
         let mut changes = Vec::new();
         if old.role != user.role {
             changes.push(format!("role={}", user.role));
@@ -207,7 +221,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let (Some(id), true) = (id, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };
-        let Some(user) = self.store.user_by_id(id).await? else {
+        let Some(user) = self.stores.directory.user_by_id(id).await? else {
             return Err(ApiError::user_not_found(id));
         };
         authorize(
@@ -216,7 +230,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             &Resource::User(&user.username),
         )?;
         let out = self.user_out(&user, Some(caller), None).await?;
-        let deleted = self.store.delete_user(id).await?;
+        let deleted = self.stores.directory.delete_user(id).await?;
         self.record(
             Some(&caller.user),
             "user.delete",
@@ -238,7 +252,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let (Some(id), true) = (id, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };
-        let target = self.store.user_by_id(id).await?;
+        let target = self.stores.directory.user_by_id(id).await?;
         let name = target.as_ref().map_or("", |u| u.username.as_str());
         authorize(
             &self.subject(&caller.user).await?,
@@ -249,13 +263,20 @@ impl<S: Store, P: Platform> Engine<S, P> {
             return Err(ApiError::user_not_found(id));
         };
         let api_key = self.new_api_key();
-        let updated = User {
-            api_key_digest: ApiKeyDigest::of(&api_key),
-            api_key_prefix: credentials::api_key_prefix(&api_key),
-            updated_at: self.platform.now(),
-            ..user
-        };
-        let updated = self.store.update_user(updated).await?;
+        let (digest, prefix) = (
+            ApiKeyDigest::of(&api_key),
+            credentials::api_key_prefix(&api_key),
+        );
+        let now = self.platform.now();
+        let edit = UserEdit::new(move |current| {
+            Ok(User {
+                api_key_digest: digest,
+                api_key_prefix: prefix.clone(),
+                updated_at: now,
+                ..current.clone()
+            })
+        });
+        let updated = self.stores.directory.update_user(user.id, edit).await?;
         self.record(
             Some(&caller.user),
             "user.api_key.rotate",
@@ -298,20 +319,22 @@ impl<S: Store, P: Platform> Engine<S, P> {
             ));
         };
         let hash = self.hash(&password).await?;
-        // Re-read after hashing so a change made meanwhile (role, key, disable) is kept.
-        let fresh = self
-            .store
-            .user_by_id(user.id)
-            .await?
-            .ok_or_else(|| ApiError::user_not_found(user.id))?;
-        let updated = User {
-            password_hash: hash,
-            security_stamp: self.new_stamp(),
-            updated_at: self.platform.now(),
-            ..fresh
-        };
-        let updated = self.store.update_user(updated).await?;
-        self.store.clear_login_failures(&updated.username).await?;
+        // Applied to the current record: a change made while hashing (role, key, disable) stays.
+        let new_stamp = self.new_stamp();
+        let now = self.platform.now();
+        let edit = UserEdit::new(move |current| {
+            Ok(User {
+                password_hash: hash.clone(),
+                security_stamp: new_stamp.clone(),
+                updated_at: now,
+                ..current.clone()
+            })
+        });
+        let updated = self.stores.directory.update_user(user.id, edit).await?;
+        self.stores
+            .throttle
+            .clear_login_failures(&updated.username)
+            .await?;
         self.record(
             Some(&caller.user),
             "user.password.reset",
@@ -335,7 +358,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             Action::ReadAuditLog,
             &Resource::Instance,
         )?;
-        let entries = self.store.audit(limit, offset).await?;
+        let entries = self.stores.audit.audit(limit, offset).await?;
         ok(&super::schema::AuditLog {
             items: entries.iter().map(Into::into).collect(),
         })

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::access::{Action, Resource};
 use crate::domain::Workspace;
 use crate::http::{Request, Response};
-use crate::store::{Platform, Store, StoreError};
+use crate::store::StoreError;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, EntityType};
@@ -25,9 +25,10 @@ fn path_ids<const N: usize>(params: [(&'static str, &str); N]) -> ApiResult<[Uui
     }
 }
 
-impl<S: Store, P: Platform> Engine<S, P> {
+impl Engine {
     async fn workspace(&self, id: Uuid) -> ApiResult<Workspace> {
-        self.store
+        self.stores
+            .directory
             .workspace_by_id(id)
             .await?
             .ok_or_else(|| ApiError::workspace_not_found(id))
@@ -41,7 +42,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         id: Uuid,
         action: Action,
     ) -> ApiResult<Workspace> {
-        let found = self.store.workspace_by_id(id).await?;
+        let found = self.stores.directory.workspace_by_id(id).await?;
         let name = found.as_ref().map_or("", |w| w.name.as_str());
         authorize(
             &self.subject(&caller.user).await?,
@@ -83,7 +84,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
         )?;
         let now = self.platform.now();
         let workspace = self
-            .store
+            .stores
+            .directory
             .create_workspace(Workspace {
                 id: self.new_id(),
                 name,
@@ -113,7 +115,8 @@ impl<S: Store, P: Platform> Engine<S, P> {
             .authorized_workspace(caller, id, Action::DeleteWorkspace)
             .await?;
         if self
-            .store
+            .stores
+            .directory
             .user_by_username(&workspace.name)
             .await?
             .is_some()
@@ -123,7 +126,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
                 workspace.name
             )));
         }
-        let deleted = self.store.delete_workspace(id).await?;
+        let deleted = self.stores.directory.delete_workspace(id).await?;
         self.record(
             Some(&caller.user),
             "workspace.delete",
@@ -152,7 +155,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let workspace = self
             .authorized_workspace(caller, id, Action::ListMembers)
             .await?;
-        let members = self.store.members_of(workspace.id).await?;
+        let members = self.stores.directory.members_of(workspace.id).await?;
         ok(&self.users_out(&members, caller).await?)
     }
 
@@ -167,11 +170,12 @@ impl<S: Store, P: Platform> Engine<S, P> {
         let workspace = self
             .authorized_workspace(caller, ws_id, Action::AddMember)
             .await?;
-        let Some(user) = self.store.user_by_id(user_id).await? else {
+        let Some(user) = self.stores.directory.user_by_id(user_id).await? else {
             return Err(ApiError::user_not_found(user_id));
         };
         match self
-            .store
+            .stores
+            .directory
             .add_member(workspace.id, user.id, self.platform.now())
             .await
         {
@@ -204,10 +208,11 @@ impl<S: Store, P: Platform> Engine<S, P> {
         raw_user: &str,
     ) -> ApiResult<Response> {
         let [ws_id, user_id] = path_ids([("workspace_id", raw_ws), ("user_id", raw_user)])?;
-        let user = self.store.user_by_id(user_id).await?;
+        let user = self.stores.directory.user_by_id(user_id).await?;
         let workspace = match &user {
             Some(_) => self
-                .store
+                .stores
+                .directory
                 .workspaces_of(user_id)
                 .await?
                 .into_iter()
@@ -222,7 +227,7 @@ impl<S: Store, P: Platform> Engine<S, P> {
             Action::RemoveMember,
             &Resource::Workspace(&workspace.name),
         )?;
-        match self.store.remove_member(ws_id, user_id).await {
+        match self.stores.directory.remove_member(ws_id, user_id).await {
             Ok(()) => {}
             Err(StoreError::NotMember { .. }) => return Err(ApiError::user_not_found(user_id)),
             Err(e) => return Err(e.into()),

@@ -17,12 +17,16 @@
 use futures_util::future::try_join_all;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use uuid::Uuid;
 use worker::Env;
 use worker::kv::KvStore as Kv;
 use workgate_core::credentials::ApiKeyDigest;
-use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
-use workgate_core::{Store, StoreError, StoreResult, Timestamp};
+use workgate_core::domain::{AuditEntry, NewUser, User, Workspace};
+
+use workgate_core::{
+    AuditLog, Directory, Secrets, StoreError, StoreResult, Stores, Timestamp, UserEdit, rules,
+};
 
 use crate::keys::{
     self, AuditRecord, FORMAT, IdRecord, MemberRecord, Stamps, UserRecord, WorkspaceRecord,
@@ -71,11 +75,23 @@ pub struct KvStore {
     now: fn() -> Timestamp,
 }
 
-impl KvStore {
-    pub fn new(env: Env, now: fn() -> Timestamp) -> worker::Result<Self> {
-        Self::with_prefix(env, now, String::new())
-    }
+/// The Worker's stores: users, workspaces, memberships, the audit log and the token secret on
+/// KV and the `Registry` ([`KvStore`]), login failures in a `LoginThrottle` Durable Object per
+/// username ([`throttle::DurableThrottle`]). Every KV key and object name starts with `prefix`
+/// (empty in production).
+pub fn stores(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Result<Stores> {
+    // `Stores` holds `Arc`s on every target; a Worker isolate has one thread.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let kv = Arc::new(KvStore::with_prefix(env.clone(), now, prefix.clone())?);
+    Ok(Stores {
+        directory: kv.clone(),
+        audit: kv.clone(),
+        throttle: Arc::new(throttle::DurableThrottle::new(env, prefix)),
+        secrets: kv,
+    })
+}
 
+impl KvStore {
     /// A store whose keys and Durable Objects all live under `prefix`.
     pub fn with_prefix(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Result<Self> {
         let kv = env.kv(BINDING)?;
@@ -555,7 +571,7 @@ impl KvStore {
 }
 
 #[async_trait::async_trait(?Send)]
-impl Store for KvStore {
+impl Directory for KvStore {
     fn kind(&self) -> &'static str {
         "kv"
     }
@@ -639,19 +655,19 @@ impl Store for KvStore {
         self.create_batch(batch).await
     }
 
-    async fn update_user(&self, user: User) -> StoreResult<User> {
-        let Some(old) = self.user_record(user.id).await? else {
-            return Err(StoreError::UserNotFound(user.id));
+    async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
+        let Some(old) = self.user_record(id).await? else {
+            return Err(StoreError::UserNotFound(id));
         };
-        let stored = User {
-            id: old.user.id,
-            username: old.user.username.clone(),
-            inserted_at: old.user.inserted_at,
-            ..user
-        };
-        // The registry decides the last-admin rule; a demotion is recorded there first, so
-        // its admin set never holds someone who is not an admin in KV.
-        if !stored.is_active_admin() {
+        // Applied to the record as read now (KV has no compare-and-set: README.md, "Lost
+        // updates", says what can still interleave).
+        let stored = edit.apply(&old.user)?;
+        if stored == old.user {
+            return Ok(stored);
+        }
+        // The registry decides the last-admin rule (core's, over its admin set); a demotion is
+        // recorded there first, so its admin set never holds someone who is not an admin in KV.
+        if !rules::counts_as_admin(&stored) {
             self.set_admin(stored.id, false).await?;
         }
         let key_changed = old.user.api_key_digest != stored.api_key_digest;
@@ -687,7 +703,7 @@ impl Store for KvStore {
         // late, undo the write (a promotion is recorded only on success).
         let confirm = Op::Confirm {
             claim: user_claim(&stored),
-            admin: stored.is_active_admin(),
+            admin: rules::counts_as_admin(&stored),
         };
         match self.registry(&confirm).await? {
             Answer::Done => Ok(stored),
@@ -922,7 +938,10 @@ impl Store for KvStore {
             .await?;
         self.forget_members(&[(workspace, user)]).await
     }
+}
 
+#[async_trait::async_trait(?Send)]
+impl AuditLog for KvStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
         let stamp = self.stamps.next_reversed((self.now)());
         let key = keys::audit(&stamp, entry.id);
@@ -955,32 +974,10 @@ impl Store for KvStore {
         .await?;
         Ok(records.into_iter().flatten().map(|r| r.entry).collect())
     }
+}
 
-    async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
-        throttle::call(&self.env, &self.full(username), &throttle::Op::Get)
-            .await
-            .map_err(|e| backend("login throttle", e))
-    }
-
-    async fn record_login_failure(
-        &self,
-        username: &str,
-        now: Timestamp,
-        window_secs: i64,
-    ) -> StoreResult<LoginFailures> {
-        let op = throttle::Op::Record { now, window_secs };
-        throttle::call(&self.env, &self.full(username), &op)
-            .await
-            .map_err(|e| backend("login throttle", e))
-    }
-
-    async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
-        throttle::call(&self.env, &self.full(username), &throttle::Op::Clear)
-            .await
-            .map(|_| ())
-            .map_err(|e| backend("login throttle", e))
-    }
-
+#[async_trait::async_trait(?Send)]
+impl Secrets for KvStore {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         let op = Op::TokenSecret {
             candidate_hex: to_hex(&candidate),

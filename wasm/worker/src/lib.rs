@@ -35,13 +35,12 @@ use std::rc::Rc;
 use worker::{Context, Env, Headers, event};
 use workgate_core::Engine;
 
-use crate::kv_store::KvStore;
 use crate::platform::WorkerPlatform;
 
 pub use registry::Registry;
 pub use throttle::LoginThrottle;
 
-type WorkerEngine = Engine<KvStore, WorkerPlatform>;
+type WorkerEngine = Engine;
 
 thread_local! {
     /// One engine per isolate: it caches the token secret and the decoy hash, and the
@@ -58,8 +57,9 @@ fn engine(env: &Env) -> Result<Rc<WorkerEngine>, String> {
         return Ok(engine);
     }
     let config = config::load(env)?;
-    let store = KvStore::new(env.clone(), platform::now).map_err(|e| e.to_string())?;
-    let engine = Rc::new(Engine::new(store, WorkerPlatform, config));
+    let stores =
+        kv_store::stores(env.clone(), platform::now, String::new()).map_err(|e| e.to_string())?;
+    let engine = Rc::new(Engine::new(stores, WorkerPlatform, config));
     ENGINE.with_borrow_mut(|e| *e = Some(engine.clone()));
     Ok(engine)
 }

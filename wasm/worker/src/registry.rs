@@ -288,7 +288,8 @@ impl Registry {
         if active && !present {
             admins.push(id);
         } else if !active && present {
-            if admins.len() == 1 {
+            // Core's last-admin rule, over the admins this registry knows.
+            if workgate_core::rules::an_admin_may_go(admins.len() as u64).is_err() {
                 return Ok(Answer::LastAdmin);
             }
             admins.retain(|a| *a != id);

@@ -3,7 +3,7 @@
 //! only when the var `WORKGATE_STORE_SUITE` is `1`; never enable either in production (the
 //! suite writes test data under `store-suite/` prefixes).
 //!
-//! Each case gets a fresh, empty store: a [`KvStore`] whose KV keys and Durable Object names
+//! Each case gets fresh, empty stores: the Worker's [`kv_store::stores`], whose KV keys and Durable Object names
 //! carry a prefix unique to this run and case. Answers core's `SuiteReport` as JSON, with
 //! status 200 when every case passed and 500 otherwise.
 
@@ -11,7 +11,7 @@ use std::cell::Cell;
 
 use worker::{Env, Response, Result};
 
-use crate::kv_store::KvStore;
+use crate::kv_store;
 use crate::platform;
 
 pub const PATH: &str = "/api/_store_suite";
@@ -25,7 +25,7 @@ pub async fn run(env: &Env) -> Result<Response> {
         let prefix = format!("store-suite/{run_id}/{n}/");
         let env = env.clone();
         async move {
-            KvStore::with_prefix(env, platform::now, prefix).expect("the KV binding is configured")
+            kv_store::stores(env, platform::now, prefix).expect("the KV binding is configured")
         }
     })
     .await;

@@ -6,33 +6,51 @@
 //! failures are all counted; spreading usernames over objects means an attack on one name
 //! slows no one else.
 //!
-//! Nothing of a username's object stays once it is useless: each failure sets an alarm at
-//! `last_at + 2 × window` (past the window, which counts from `first_at ≤ last_at`, and past
-//! any lockout, which core caps at the window by default), and the alarm deletes the object's
-//! storage unless a newer failure moved the deadline. A cleared record deletes it at once. So
-//! wrong passwords for unknown usernames leave nothing behind for long.
+//! Nothing of a username's object stays once it is useless: each failure sets an alarm at the
+//! moment core's retention (`rules::failure_window`: past the window and past any lockout)
+//! lets the record go, and the alarm deletes the object's storage unless a newer failure moved
+//! the deadline. A cleared record deletes it at once. So wrong passwords for unknown usernames
+//! leave nothing behind for long.
 
 use serde::{Deserialize, Serialize};
 use worker::js_sys;
 use worker::wasm_bindgen::JsValue;
 use worker::{Date, DurableObject, Env, Request, Response, Result, ScheduledTime, State};
-use workgate_core::Timestamp;
 use workgate_core::domain::LoginFailures;
+use workgate_core::{FailureWindow, StoreError, StoreResult, Timestamp};
 
 use crate::durable;
 
 /// The Durable Object binding in wrangler.toml.
 pub const BINDING: &str = "LOGIN_THROTTLE";
 const RECORD: &str = "failures";
-/// Milliseconds since the epoch after which the record may go: `last_at + 2 × window`.
+/// Milliseconds since the epoch after which the record may go (core's retention).
 const EXPIRES: &str = "expires_ms";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     Get,
-    Record { now: Timestamp, window_secs: i64 },
+    Record { window: Window },
     Clear,
+}
+
+/// [`FailureWindow`] as it travels to the object.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Window {
+    pub now: Timestamp,
+    pub window_secs: i64,
+    pub forget_before: Timestamp,
+}
+
+impl From<FailureWindow> for Window {
+    fn from(w: FailureWindow) -> Self {
+        Window {
+            now: w.now,
+            window_secs: w.window_secs,
+            forget_before: w.forget_before,
+        }
+    }
 }
 
 #[worker::durable_object(alarm)]
@@ -51,12 +69,12 @@ impl DurableObject for LoginThrottle {
         let current: LoginFailures = storage.get(RECORD).await?.unwrap_or_default();
         let answer = match op {
             Op::Get => current,
-            Op::Record { now, window_secs } => {
-                let next = current.after_failure(now, window_secs);
-                let expires_ms = now
-                    .plus_secs(window_secs.saturating_mul(2))
-                    .micros()
-                    .div_euclid(1000);
+            Op::Record { window } => {
+                let next = current.after_failure(window.now, window.window_secs);
+                // This record becomes forgettable once `forget_before` passes its last
+                // failure (`now`); `forget_before` trails `now` by a fixed span.
+                let keep_micros = window.now.micros() - window.forget_before.micros();
+                let expires_ms = (window.now.micros() + keep_micros).div_euclid(1000);
                 storage.put(RECORD, next).await?;
                 storage.put(EXPIRES, expires_ms).await?;
                 storage.set_alarm(at(expires_ms)).await?;
@@ -98,4 +116,47 @@ pub async fn call(env: &Env, username: &str, op: &Op) -> Result<LoginFailures> {
         .durable_object(BINDING)?
         .get_by_name(&format!("login:{username}"))?;
     durable::call(&stub, op).await
+}
+
+/// Core's [`workgate_core::LoginThrottle`] on these objects: one per username (under `prefix`).
+pub struct DurableThrottle {
+    env: Env,
+    prefix: String,
+}
+
+impl DurableThrottle {
+    pub fn new(env: Env, prefix: String) -> Self {
+        DurableThrottle { env, prefix }
+    }
+
+    async fn call(&self, username: &str, op: &Op) -> StoreResult<LoginFailures> {
+        call(&self.env, &format!("{}{username}", self.prefix), op)
+            .await
+            .map_err(|e| StoreError::Backend(format!("login throttle: {e}")))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl workgate_core::LoginThrottle for DurableThrottle {
+    async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures> {
+        self.call(username, &Op::Get).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        window: FailureWindow,
+    ) -> StoreResult<LoginFailures> {
+        self.call(
+            username,
+            &Op::Record {
+                window: window.into(),
+            },
+        )
+        .await
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
+        self.call(username, &Op::Clear).await.map(|_| ())
+    }
 }
