@@ -2,7 +2,8 @@
 // `init` default export as the web build so that one piece of code runs in both.
 import pkg from "./workgate_browser.js";
 
-export const { Subject, actions } = pkg;
+// Every export of the CommonJS build (tests/api.test.mjs checks that none is missing).
+export const { Subject, actions, isValidName, isValidPasswordLength, namePattern, passwordLength } = pkg;
 
 /** Nothing to load in Node: the wasm was instantiated on import. Resolves at once. */
 export default async function init() {}

@@ -3,6 +3,7 @@
 //! Nothing here decides anything: it parses action names, reads the resource object an action
 //! needs, and builds a [`Subject`] from the `GET /api/me` User JSON. Every malformed input
 //! becomes an [`InputError`] whose sentence becomes the message of the JavaScript `Error`.
+//! The strings handed to `workgate_core::validation` are read here too ([`read_text`]).
 //!
 //! The functions are plain Rust, generic over how an object's fields are read ([`Arg`]): the
 //! wasm build reads JS values, the host-side parity test (`tests/decisions.rs`) reads
@@ -62,6 +63,15 @@ pub fn parse_action(name: Option<&str>) -> Result<Action, InputError> {
             "unknown action {name:?}; actions() lists the valid names"
         ))
     })
+}
+
+/// Reads a string argument; anything else is an error naming the call and the argument,
+/// e.g. `"isValidName(name): the name must be a string"`.
+pub fn read_text(value: Value, argument: &str) -> Result<String, InputError> {
+    match value {
+        Value::Text(s) => Ok(s),
+        _ => Err(error(format!("{argument} must be a string"))),
+    }
 }
 
 /// A resource with owned names; [`OwnedResource::as_resource`] lends it to [`workgate_core::can`].

@@ -1,8 +1,10 @@
 //! # workgate-browser
 //!
-//! workgate's access model for JavaScript (browser and Node), as a wasm-bindgen package. It
-//! binds `workgate_core::access` and adds no rule of its own: a control that the web app hides
-//! is exactly an operation the server refuses, because both ask the same [`workgate_core::can`].
+//! workgate's access model and field rules for JavaScript (browser and Node), as a wasm-bindgen
+//! package. It binds `workgate_core::access` and `workgate_core::validation` and adds no rule of
+//! its own: a control that the web app hides is exactly an operation the server refuses, because
+//! both ask the same [`workgate_core::can`]; a name or password a form refuses is exactly one the
+//! server would answer 422 for, because both ask the same `workgate_core::validation`.
 //!
 //! ```js
 //! import init, { Subject, actions } from "workgate-browser";
@@ -14,6 +16,8 @@
 //! me.can("copyDataset", { from: "a", to: "b" });
 //! me.workspaces();                                // names it can access
 //! me.workspaceActions("team");                    // e.g. ["readWorkspace", "listDatasets", ...]
+//! isValidName("team-1");                          // the username / workspace name rule
+//! isValidPasswordLength(password);                // passwordLength() is {min, max}
 //! ```
 //!
 //! Bad input (an unknown action, a resource of the wrong kind, a malformed user) throws an
@@ -27,11 +31,13 @@ pub mod input;
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use workgate_core::access::Action;
+use workgate_core::validation;
 
 use crate::input::{Arg, InputError, MeSubject, Value};
 
-/// The TypeScript types of the API (`Action`, `Role`, `User`, `Resource`), emitted into the
-/// package's `.d.ts`. The tests check that `Action` lists exactly `actions()`.
+/// The TypeScript types of the API (`Action`, `Role`, `User`, `Resource`, `PasswordLength`),
+/// emitted into the package's `.d.ts`. The tests check them against core: `Action` lists exactly
+/// `actions()`, `Role` core's roles, and `PasswordLength` is what `passwordLength()` answers.
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = include_str!("types.d.ts");
 
@@ -114,6 +120,57 @@ fn action_names(actions: impl IntoIterator<Item = Action>) -> Array {
 #[wasm_bindgen(unchecked_return_type = "Action[]")]
 pub fn actions() -> Array {
     action_names(Action::ALL)
+}
+
+/// Whether `name` is a valid username or workspace name: it matches `namePattern()` as a whole
+/// (API.md section 4). Throws if `name` is not a string.
+#[wasm_bindgen(js_name = isValidName)]
+pub fn is_valid_name(
+    #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+) -> Result<bool, JsError> {
+    let name = input::read_text(value_of(name), "isValidName(name): the name").map_err(js_error)?;
+    Ok(validation::is_valid_name(&name))
+}
+
+/// Whether `password` has an accepted length, `passwordLength()` `min` to `max` characters
+/// (Unicode code points, as the server counts them, not UTF-16 units). Throws if `password`
+/// is not a string.
+#[wasm_bindgen(js_name = isValidPasswordLength)]
+pub fn is_valid_password_length(
+    #[wasm_bindgen(unchecked_param_type = "string")] password: JsValue,
+) -> Result<bool, JsError> {
+    let password = input::read_text(
+        value_of(password),
+        "isValidPasswordLength(password): the password",
+    )
+    .map_err(js_error)?;
+    Ok(validation::is_valid_password_length(&password))
+}
+
+/// The name rule shared by usernames and workspace names, as the regular expression that the
+/// server quotes in its 422 answers (`"^(?!-|_)[a-z0-9-_]+$"`). `new RegExp(namePattern())`
+/// tests what `isValidName` answers.
+#[wasm_bindgen(js_name = namePattern)]
+pub fn name_pattern() -> String {
+    validation::NAME_PATTERN.to_string()
+}
+
+/// The accepted password length in characters, `{min, max}` (both inclusive).
+#[wasm_bindgen(js_name = passwordLength, unchecked_return_type = "PasswordLength")]
+pub fn password_length() -> JsValue {
+    let length = js_sys::Object::new();
+    for (key, value) in [
+        ("min", validation::PASSWORD_MIN_CHARS),
+        ("max", validation::PASSWORD_MAX_CHARS),
+    ] {
+        // Setting a field of a fresh plain object cannot fail.
+        let _ = Reflect::set(
+            &length,
+            &JsValue::from_str(key),
+            &JsValue::from(value as u32),
+        );
+    }
+    length.into()
 }
 
 /// The signed-in user as the access model sees it, built from the `GET /api/me` JSON.

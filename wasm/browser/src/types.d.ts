@@ -48,3 +48,13 @@ export type Resource =
   | { workspace: string }
   | { user: string }
   | { from: string; to: string };
+
+/**
+ * The accepted password length (API.md section 4), as `passwordLength()` answers it: `min` to
+ * `max` characters, both inclusive, counted in Unicode code points (`[...password].length`), as
+ * the server counts them — not in UTF-16 units (`password.length`).
+ */
+export interface PasswordLength {
+  min: number;
+  max: number;
+}

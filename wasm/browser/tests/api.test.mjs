@@ -1,6 +1,7 @@
 // The JavaScript face of the package: its exports resolve in Node (import and require), the
-// TypeScript declarations cover the whole API, the listing helpers agree with can(), and no
-// input, however odd, traps the wasm: bad input throws an Error with a message.
+// TypeScript declarations cover the whole API, the listing helpers agree with can(), the field
+// rules are core's, and no input, however odd, traps the wasm: bad input throws an Error with a
+// message.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -8,7 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-import init, { Subject, actions } from "../pkg/node/index.mjs";
+import { createRequire } from "node:module";
+
+import * as esm from "../pkg/node/index.mjs";
+import init, { Subject, actions, isValidName, isValidPasswordLength, namePattern, passwordLength } from "../pkg/node/index.mjs";
 
 await init();
 const pkgDir = fileURLToPath(new URL("../pkg/", import.meta.url));
@@ -31,7 +35,6 @@ test("the package's exports resolve for import and require", async () => {
     const esm = await import(pathToFileURL(join(dir, "esm.mjs")).href);
     assert.equal(esm.answer, true);
     assert.equal(esm.count, 22);
-    const { createRequire } = await import("node:module");
     assert.equal(createRequire(join(dir, "x.js"))(join(dir, "cjs.cjs")), false);
     const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
     assert.equal(manifest.name, "workgate-browser");
@@ -56,6 +59,9 @@ test("the TypeScript declarations cover the whole API", () => {
       "allowedActions(resource?: Resource): Action[]", "workspaceActions(name: string): Action[]",
       "workspaces(candidates?: string[]): string[]", "readonly isAdmin: boolean", "readonly role: Role",
       "readonly username: string", "export function actions(): Action[]",
+      "export interface PasswordLength", "export function isValidName(name: string): boolean",
+      "export function isValidPasswordLength(password: string): boolean",
+      "export function namePattern(): string", "export function passwordLength(): PasswordLength",
     ]) {
       assert.ok(text.includes(decl), `${dts} declares ${decl}`);
     }
@@ -65,6 +71,17 @@ test("the TypeScript declarations cover the whole API", () => {
   for (const name of Object.keys(Subject.prototype).concat(Object.getOwnPropertyNames(Subject.prototype))) {
     if (name === "constructor" || name.startsWith("__")) continue;
     assert.ok(cjs.includes(name), `Subject.${name} is declared`);
+  }
+  // PasswordLength declares exactly the fields passwordLength() answers.
+  const declared = cjs.match(/export interface PasswordLength \{([^}]*)\}/);
+  assert.ok(declared, "PasswordLength interface");
+  assert.deepEqual([...declared[1].matchAll(/^\s*(\w+): number;/gm)].map((m) => m[1]), Object.keys(passwordLength()));
+  // Every function of the CommonJS build is declared, and exported by the ES module entry.
+  const require = createRequire(import.meta.url);
+  for (const name of Object.keys(require("../pkg/node/workgate_browser.js"))) {
+    if (name.startsWith("__")) continue;
+    assert.ok(cjs.includes(`export function ${name}(`) || cjs.includes(`export class ${name} `), `${name} is declared`);
+    assert.ok(name in esm, `index.mjs exports ${name}`);
   }
   assert.ok(readFileSync(join(pkgDir, "web/workgate_browser.d.ts"), "utf8").includes("export default function __wbg_init"));
   assert.ok(readFileSync(join(pkgDir, "node/index.d.mts"), "utf8").includes("export default function init"));
@@ -128,6 +145,32 @@ test("odd input throws an Error with a message, never traps, and leaves the subj
   assert.ok(threw > calls.length / 2);
   assert.equal(s.can("readWorkspace", { workspace: "team" }), true, "still usable");
   assert.equal(s.can("readWorkspace", { workspace: "x".repeat(100000) }), false);
+});
+
+test("the field rules are core's: name pattern and password length (decisions.json fieldRules)", () => {
+  const { fieldRules } = JSON.parse(readFileSync(new URL("./decisions.json", import.meta.url), "utf8"));
+  assert.equal(namePattern(), fieldRules.namePattern);
+  assert.deepEqual(passwordLength(), fieldRules.passwordLength);
+  const pattern = new RegExp(namePattern());
+  for (const [name, valid, why] of fieldRules.names) {
+    assert.equal(isValidName(name), valid, `isValidName(${JSON.stringify(name)}): ${why}`);
+    assert.equal(pattern.test(name), valid, `new RegExp(namePattern()) agrees: ${why}`);
+  }
+  const { min, max } = passwordLength();
+  for (const [password, valid, why] of fieldRules.passwords) {
+    assert.equal(isValidPasswordLength(password), valid, `isValidPasswordLength: ${why}`);
+    const chars = [...password].length;
+    assert.equal(chars >= min && chars <= max, valid, `passwordLength() agrees: ${why}`);
+  }
+});
+
+test("the field rules throw on anything but a string", () => {
+  for (const v of [undefined, null, 5, 12345678, true, ["argilla"], { toString: () => "argilla" }, Symbol("s"), 1n]) {
+    assert.throws(() => isValidName(v), { message: "isValidName(name): the name must be a string" });
+    assert.throws(() => isValidPasswordLength(v), { message: "isValidPasswordLength(password): the password must be a string" });
+  }
+  assert.equal(isValidName("x".repeat(100000)), true);
+  assert.equal(isValidPasswordLength("x".repeat(100000)), false);
 });
 
 test("a freed subject throws instead of answering", () => {
