@@ -16,7 +16,8 @@ mod common;
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use workgate_core::engine::routes::ROUTES;
+use workgate_core::engine::endpoint::Endpoint;
+use workgate_core::engine::routes;
 use workgate_core::{Engine, MemoryStore, Request, Response};
 
 use common::{ADMIN_KEY, TestPlatform, cheap_config};
@@ -226,7 +227,8 @@ fn request_line() -> impl Strategy<Value = (String, String)> {
         "docs",
         "spec.json",
     ];
-    let route = prop::sample::select(ROUTES).prop_flat_map(|route| {
+    let all: Vec<&'static Endpoint> = routes::endpoints().collect();
+    let route = prop::sample::select(all).prop_flat_map(|route| {
         (
             prop_oneof![
                 6 => Just(route.method.to_string()),
@@ -643,7 +645,7 @@ proptest! {
 fn every_endpoint_answers_an_admin_within_the_contract() {
     runtime().block_on(async {
         let world = world().await;
-        for route in ROUTES {
+        for route in routes::endpoints() {
             let path = route
                 .path
                 .replace("{user_id}", "{ann}")

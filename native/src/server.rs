@@ -25,8 +25,6 @@ use crate::web_app;
 /// The engine the native host runs.
 pub type NativeEngine = Engine;
 
-/// Largest request body accepted (413 above): core's limit, enforced here before reading.
-pub use workgate_core::engine::MAX_BODY_BYTES;
 /// Longest a request may take, body included (503 after).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for in-flight requests.
@@ -118,17 +116,20 @@ async fn route(
 /// Translates an axum request into a core request and the engine's answer back.
 async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
+    // Core's limit for this endpoint, enforced here before reading.
+    let limit = workgate_core::engine::body_limit(parts.method.as_str(), parts.uri.path());
     let declared_len = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
+    if declared_len.is_some_and(|n| n > limit as u64) {
+        return refused(ApiError::PayloadTooLarge { limit });
     }
-    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => return too_large(),
+        Err(e) if is_length_limit(&e) => return refused(ApiError::PayloadTooLarge { limit }),
+        Err(_) => return refused(ApiError::BodyUnreadable),
     };
     let core_request = Request {
         method: parts.method.as_str().to_string(),
@@ -166,9 +167,22 @@ fn to_axum(answer: workgate_core::Response) -> Response {
     response
 }
 
-/// 413, in core's words, for a body refused before it is read.
-fn too_large() -> Response {
-    to_axum(ApiError::PayloadTooLarge.into_response())
+/// A request refused before the engine sees it, in core's words.
+fn refused(error: ApiError) -> Response {
+    to_axum(error.into_response())
+}
+
+/// Whether reading the body failed because it passed the limit (rather than the client going
+/// away mid-body).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// One line per request: method, path (never the query string), status, latency. Headers and

@@ -33,6 +33,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("DELETE", "/api/workspaces/{workspace_id}"),
     endpoint("PATCH", "/api/users/{user_id}"),
     endpoint("PUT", "/api/me/password"),
+    endpoint("GET", "/api/me/credentials"),
     endpoint("POST", "/api/users/{user_id}/api-key"),
     endpoint("PUT", "/api/users/{user_id}/password"),
     endpoint("GET", "/api/audit"),

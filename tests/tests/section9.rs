@@ -763,3 +763,53 @@ fn an_empty_store_gets_the_default_admin_and_its_workspace() {
         .unwrap_or_else(|| panic!("a user.create entry for argilla: {}", audit.text()));
     assert_eq!(created["actor"], "system");
 }
+
+// ---- 9.12 GET /api/me/credentials --------------------------------------------------------------
+
+#[test]
+fn me_credentials_flags_the_default_admins_well_known_password_and_key() {
+    let answer = t().get("/api/me/credentials").key(DEFAULT_ADMIN_KEY).send();
+    assert_eq!(
+        answer.expect(200),
+        &json!({"default_password": true, "default_api_key": true}),
+        "{}",
+        answer.request
+    );
+}
+
+#[test]
+fn me_credentials_of_a_new_user_flags_nothing_by_key_token_or_after_a_reset() {
+    let user = t().create_user("annotator");
+    let by_key = t().get("/api/me/credentials").key(&user.api_key).send();
+    assert_eq!(
+        by_key.expect(200),
+        &json!({"default_password": false, "default_api_key": false})
+    );
+    // Bearer tokens work as well as keys.
+    let token = t().login(&user.username, &user.password);
+    let by_token = t().get("/api/me/credentials").bearer(&token).send();
+    assert_eq!(
+        by_token.expect(200),
+        &json!({"default_password": false, "default_api_key": false})
+    );
+    // A reset to another password (the well-known `1234` is too short to set) stays unflagged.
+    t().put(&format!("/api/users/{}/password", user.id))
+        .key(DEFAULT_ADMIN_KEY)
+        .json(&json!({"password": "12345678"}))
+        .send()
+        .expect(200);
+    let answer = t().get("/api/me/credentials").key(&user.api_key).send();
+    assert_eq!(answer.expect(200)["default_password"], json!(false));
+}
+
+#[test]
+fn me_credentials_needs_authentication() {
+    let answer = t().get("/api/me/credentials").send();
+    answer.expect(401);
+    let answer = t()
+        .post("/api/me/credentials")
+        .key(DEFAULT_ADMIN_KEY)
+        .off_contract()
+        .send();
+    answer.expect(405);
+}

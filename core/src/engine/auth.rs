@@ -460,3 +460,65 @@ fn stamp_matches(stored: &str, claimed: &str) -> bool {
     use subtle::ConstantTimeEq;
     stored.len() == claimed.len() && bool::from(stored.as_bytes().ct_eq(claimed.as_bytes()))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Authentication and the caller's own endpoints, declared once (see `endpoint`).
+
+use super::endpoint::{Answer, Body, Endpoint, Handler};
+
+/// Every endpoint of this module, in the order the OpenAPI description lists them.
+pub(super) const ENDPOINTS: &[Endpoint] = &[
+    LOGIN,
+    ME,
+    MY_CREDENTIALS,
+    CHANGE_OWN_PASSWORD,
+    MY_WORKSPACES,
+];
+
+pub(super) const LOGIN: Endpoint = Endpoint {
+    body: Some(Body::Form("Login")),
+    errors: &[429],
+    ..Endpoint::new(
+        "POST",
+        "/api/security/token",
+        "Log in with username and password (form-encoded)",
+        Handler::Public(|e, call| Box::pin(e.login(call.req))),
+        Answer::Schema("Token"),
+    )
+};
+
+pub(super) const ME: Endpoint = Endpoint::new(
+    "GET",
+    "/api/me",
+    "The authenticated user",
+    Handler::Authenticated(|e, caller, _| Box::pin(e.me(caller))),
+    Answer::Schema("UserOut"),
+);
+
+pub(super) const MY_CREDENTIALS: Endpoint = Endpoint::new(
+    "GET",
+    "/api/me/credentials",
+    "Whether the caller's own account still has a default password or API key",
+    Handler::Authenticated(|e, caller, _| Box::pin(e.my_credentials(caller))),
+    Answer::Schema("Credentials"),
+);
+
+pub(super) const CHANGE_OWN_PASSWORD: Endpoint = Endpoint {
+    body: Some(Body::Json("PasswordChange")),
+    errors: &[400, 429],
+    ..Endpoint::new(
+        "PUT",
+        "/api/me/password",
+        "Change one's own password (current password required)",
+        Handler::Authenticated(|e, caller, call| Box::pin(e.change_own_password(caller, call.req))),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const MY_WORKSPACES: Endpoint = Endpoint::new(
+    "GET",
+    "/api/v1/me/workspaces",
+    "Workspaces the caller can access",
+    Handler::Authenticated(|e, caller, _| Box::pin(e.my_workspaces(caller))),
+    Answer::Schema("Workspaces"),
+);

@@ -72,8 +72,16 @@ pub enum ApiError {
     TooManyRequests {
         retry_after: i64,
     },
-    /// The request body is larger than [`super::MAX_BODY_BYTES`].
-    PayloadTooLarge,
+    /// The request body is larger than its endpoint's limit ([`super::body_limit`]), in bytes.
+    PayloadTooLarge {
+        limit: usize,
+    },
+    /// The host could not read the request body (the client went away, a broken transfer
+    /// encoding). Never answered as a missing body.
+    BodyUnreadable,
+    /// The host cannot start the engine with its settings; the message names the setting,
+    /// never its value.
+    Configuration(String),
     /// The host gave up on the request (a timeout).
     Unavailable,
     /// No route for the path.
@@ -118,7 +126,7 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::BadRequest(_) => 400,
+            ApiError::BadRequest(_) | ApiError::BodyUnreadable => 400,
             ApiError::Unauthorized => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound { .. } | ApiError::RouteNotFound => 404,
@@ -126,9 +134,9 @@ impl ApiError {
             ApiError::AlreadyExists { .. } => 409,
             ApiError::Validation(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
-            ApiError::PayloadTooLarge => 413,
+            ApiError::PayloadTooLarge { .. } => 413,
             ApiError::Unavailable => 503,
-            ApiError::Internal { .. } => 500,
+            ApiError::Internal { .. } | ApiError::Configuration(_) => 500,
         }
     }
 
@@ -171,9 +179,17 @@ impl ApiError {
                     json!({"detail": "Too many failed login attempts; try again later", "retry_after": retry_after}),
                 )
             }
-            ApiError::PayloadTooLarge => envelope(
+            ApiError::PayloadTooLarge { limit } => envelope(
                 "BadRequestError",
-                json!({"message": "The request body is larger than 1 MiB"}),
+                json!({"message": format!("The request body is larger than {}", size(limit))}),
+            ),
+            ApiError::BodyUnreadable => envelope(
+                "BadRequestError",
+                json!({"message": "The request body could not be read"}),
+            ),
+            ApiError::Configuration(message) => envelope(
+                "GenericServerError",
+                json!({"type": "ConfigurationError", "message": message}),
             ),
             ApiError::Unavailable => envelope(
                 "GenericServerError",
@@ -224,6 +240,17 @@ impl From<StoreError> for ApiError {
                 message: "The storage backend failed; try again",
             },
         }
+    }
+}
+
+/// A byte count as a limit is spoken of: `1 MiB`, `32 MiB`, else bytes.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

@@ -4,11 +4,13 @@
 //! together.
 
 mod auth;
+pub mod endpoint;
 pub mod error;
 mod input;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
+mod service;
 pub mod settings;
 pub mod tasks;
 mod users;
@@ -24,14 +26,21 @@ use crate::domain::{AuditEntry, Role, User, Workspace};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::store::Stores;
+use endpoint::{Call, Handler};
 use error::{ApiError, ApiResult};
-use routes::{Endpoint, RouteMatch};
+use routes::RouteMatch;
 
 pub use auth::Caller;
 
-/// The largest request body the engine reads (1 MiB); larger ones are 413. Hosts may refuse
-/// earlier, before reading it all.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The largest body of an endpoint that does not declare its own limit (1 MiB); larger ones
+/// are 413. A host that refuses before reading asks [`body_limit`] per request.
+pub const MAX_BODY_BYTES: usize = endpoint::DEFAULT_BODY_LIMIT;
+
+/// The largest body the engine accepts for a request line: its endpoint's declared limit
+/// (the default for paths that match none). Hosts refuse larger bodies before reading them.
+pub fn body_limit(method: &str, path: &str) -> usize {
+    routes::match_route(method, path).body_limit()
+}
 
 /// Login throttling policy (API.md 9.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,78 +182,24 @@ impl Engine {
     }
 
     async fn route(&self, req: &Request) -> ApiResult<Response> {
-        if req.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
+        let found = routes::match_route(&req.method, &req.path);
+        let limit = found.body_limit();
+        if req.body.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
         }
-        let (route, params) = match routes::match_route(&req.method, &req.path) {
-            RouteMatch::Found { route, params } => (route, params),
+        let (endpoint, params) = match found {
+            RouteMatch::Found { endpoint, params } => (endpoint, params),
             RouteMatch::WrongMethod { allow } => return Err(ApiError::MethodNotAllowed { allow }),
             RouteMatch::NotFound => return Err(ApiError::RouteNotFound),
         };
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| *v)
-                .unwrap_or_default()
-        };
-        if !route.authenticated {
-            return match route.endpoint {
-                Endpoint::Login => self.login(req).await,
-                Endpoint::Info => ok(&schema::Info {
-                    version: crate::VERSION,
-                }),
-                Endpoint::Status => self.status().await,
-                Endpoint::OpenApi => Ok(Response::json(
-                    200,
-                    &serde_json::to_value(openapi::spec()).unwrap_or_default(),
-                )),
-                _ => Err(ApiError::RouteNotFound),
-            };
-        }
-        let caller = self.authenticate(req).await?;
-        match route.endpoint {
-            Endpoint::Me => self.me(&caller).await,
-            Endpoint::MyCredentials => self.my_credentials(&caller).await,
-            Endpoint::ChangeOwnPassword => self.change_own_password(&caller, req).await,
-            Endpoint::MyWorkspaces => self.my_workspaces(&caller).await,
-            Endpoint::ListUsers => self.list_users(&caller).await,
-            Endpoint::CreateUser => self.create_user(&caller, req).await,
-            Endpoint::UpdateUser => self.update_user(&caller, param("user_id"), req).await,
-            Endpoint::DeleteUser => self.delete_user(&caller, param("user_id")).await,
-            Endpoint::RotateApiKey => self.rotate_api_key(&caller, param("user_id")).await,
-            Endpoint::ResetPassword => self.reset_password(&caller, param("user_id"), req).await,
-            Endpoint::ListWorkspaces => self.list_workspaces(&caller).await,
-            Endpoint::CreateWorkspace => self.create_workspace(&caller, req).await,
-            Endpoint::DeleteWorkspace => {
-                self.delete_workspace(&caller, param("workspace_id")).await
-            }
-            Endpoint::GetWorkspace => self.get_workspace(&caller, param("workspace_id")).await,
-            Endpoint::ListMembers => self.list_members(&caller, param("workspace_id")).await,
-            Endpoint::AddMember => {
-                self.add_member(&caller, param("workspace_id"), param("user_id"))
-                    .await
-            }
-            Endpoint::RemoveMember => {
-                self.remove_member(&caller, param("workspace_id"), param("user_id"))
-                    .await
-            }
-            Endpoint::AuditLog => self.audit_log(&caller, req).await,
-            Endpoint::Login | Endpoint::Info | Endpoint::Status | Endpoint::OpenApi => {
-                Err(ApiError::RouteNotFound)
+        let call = Call { req, params };
+        match endpoint.handler {
+            Handler::Public(handler) => handler(self, &call).await,
+            Handler::Authenticated(handler) => {
+                let caller = self.authenticate(req).await?;
+                handler(self, &caller, &call).await
             }
         }
-    }
-
-    async fn status(&self) -> ApiResult<Response> {
-        let ok_ = self.stores.directory.ping().await.is_ok();
-        ok(&schema::Status {
-            version: crate::VERSION,
-            storage: schema::StorageStatus {
-                kind: self.stores.kind(),
-                ok: ok_,
-            },
-        })
     }
 
     // ----- shared helpers -----

@@ -1,4 +1,4 @@
-//! The OpenAPI 3 description of the whole API, generated from the route table and the wire
+//! The OpenAPI 3 description of the whole API, generated from the endpoint declarations and the wire
 //! types, served at `GET /api/docs/spec.json` (where Argilla serves its own).
 
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
@@ -12,7 +12,8 @@ use utoipa::openapi::{
     PathsBuilder, Ref, Required,
 };
 
-use super::routes::ROUTES;
+use super::endpoint::{Answer, Body, Endpoint, Param, ParamType};
+use super::routes;
 use super::schema::*;
 
 fn json_ref(name: &str) -> Content {
@@ -27,6 +28,7 @@ fn error_description(status: u16) -> &'static str {
         404 => "Entity not found",
         409 => "Entity already exists",
         422 => "Validation error",
+        413 => "Request body too large",
         429 => "Too many failed logins for this username",
         _ => "Error",
     }
@@ -43,120 +45,112 @@ fn method(m: &str) -> HttpMethod {
     }
 }
 
+fn param_schema(kind: ParamType) -> utoipa::openapi::ObjectBuilder {
+    use utoipa::openapi::schema::Type;
+    use utoipa::openapi::{KnownFormat, ObjectBuilder, SchemaFormat};
+    match kind {
+        ParamType::Uuid => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        ParamType::String => ObjectBuilder::new().schema_type(Type::String),
+        ParamType::Integer => ObjectBuilder::new().schema_type(Type::Integer),
+        ParamType::Boolean => ObjectBuilder::new().schema_type(Type::Boolean),
+    }
+}
+
+fn parameter(
+    param: &Param,
+    at: ParameterIn,
+    required: Required,
+) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(param.name)
+        .description(Some(param.description))
+        .parameter_in(at)
+        .required(required)
+        .schema(Some(param_schema(param.kind)))
+        .build()
+}
+
+/// The operation of one endpoint.
+fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
+    let mut op = OperationBuilder::new()
+        .summary(Some(endpoint.summary))
+        .operation_id(Some(format!(
+            "{}_{}",
+            endpoint.method.to_ascii_lowercase(),
+            endpoint
+                .path
+                .trim_start_matches("/api/")
+                .replace(['/', '{', '}', '.', '-', ':'], "_")
+        )));
+    for param in endpoint.path_params {
+        op = op.parameter(parameter(param, ParameterIn::Path, Required::True));
+    }
+    for param in endpoint.query_params {
+        op = op.parameter(parameter(param, ParameterIn::Query, Required::False));
+    }
+    let body = |content_type: &str, name: &str| {
+        RequestBodyBuilder::new()
+            .content(content_type, json_ref(name))
+            .required(Some(Required::True))
+            .build()
+    };
+    match endpoint.body {
+        Some(Body::Form(name)) => {
+            op = op.request_body(Some(body("application/x-www-form-urlencoded", name)))
+        }
+        Some(Body::Json(name)) => op = op.request_body(Some(body("application/json", name))),
+        None => {}
+    }
+    let ok = match endpoint.answer {
+        Answer::Schema(name) => json_ref(name),
+        Answer::ListOf(name) => Content::new(Some(
+            utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name(name)),
+        )),
+        Answer::AnyObject => Content::new(Some(utoipa::openapi::ObjectBuilder::new())),
+    };
+    op = op.response(
+        "200",
+        ResponseBuilder::new()
+            .description("Success")
+            .content("application/json", ok)
+            .build(),
+    );
+    let mut statuses: Vec<u16> = endpoint.errors.to_vec();
+    if endpoint.handler.is_authenticated() {
+        statuses.push(401);
+        op = op.securities(Some([
+            SecurityRequirement::new("api_key", Vec::<String>::new()),
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+        ]));
+    }
+    if endpoint.reads_input() {
+        statuses.push(422);
+    }
+    statuses.push(413);
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        op = op.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(error_description(status))
+                .content("application/json", json_ref("ErrorEnvelope"))
+                .build(),
+        );
+    }
+    op.build()
+}
+
 /// Builds the description.
 pub fn spec() -> OpenApi {
     let mut paths = PathsBuilder::new();
-    for route in ROUTES {
-        let mut op = OperationBuilder::new()
-            .summary(Some(route.summary))
-            .operation_id(Some(format!(
-                "{}_{}",
-                route.method.to_ascii_lowercase(),
-                route
-                    .path
-                    .trim_start_matches("/api/")
-                    .replace(['/', '{', '}', '.', '-'], "_")
-            )));
-        for segment in route.path.split('/') {
-            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                op = op.parameter(
-                    ParameterBuilder::new()
-                        .name(name)
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .schema(Some(
-                            utoipa::openapi::ObjectBuilder::new()
-                                .schema_type(utoipa::openapi::schema::Type::String)
-                                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                                    utoipa::openapi::KnownFormat::Uuid,
-                                ))),
-                        )),
-                );
-            }
-        }
-        if route.path == "/api/audit" {
-            for (name, desc) in [
-                ("limit", "1 to 1000 entries (default 100)"),
-                ("offset", "entries to skip (default 0)"),
-            ] {
-                op = op.parameter(
-                    ParameterBuilder::new()
-                        .name(name)
-                        .description(Some(desc))
-                        .parameter_in(ParameterIn::Query)
-                        .required(Required::False)
-                        .schema(Some(
-                            utoipa::openapi::ObjectBuilder::new()
-                                .schema_type(utoipa::openapi::schema::Type::Integer),
-                        )),
-                );
-            }
-        }
-        match route.request {
-            Some(form) if form.starts_with("form:") => {
-                op = op.request_body(Some(
-                    RequestBodyBuilder::new()
-                        .content(
-                            "application/x-www-form-urlencoded",
-                            json_ref(&form["form:".len()..]),
-                        )
-                        .required(Some(Required::True))
-                        .build(),
-                ));
-            }
-            Some(name) => {
-                op = op.request_body(Some(
-                    RequestBodyBuilder::new()
-                        .content("application/json", json_ref(name))
-                        .required(Some(Required::True))
-                        .build(),
-                ));
-            }
-            None => {}
-        }
-        let ok = match route.response {
-            "UserList" => Content::new(Some(
-                utoipa::openapi::schema::ArrayBuilder::new()
-                    .items(Ref::from_schema_name("UserOut")),
-            )),
-            "WorkspaceList" => Content::new(Some(
-                utoipa::openapi::schema::ArrayBuilder::new()
-                    .items(Ref::from_schema_name("WorkspaceOut")),
-            )),
-            "User" => json_ref("UserOut"),
-            "Workspace" => json_ref("WorkspaceOut"),
-            "OpenApi" => Content::new(Some(utoipa::openapi::ObjectBuilder::new())),
-            other => json_ref(other),
-        };
-        op = op.response(
-            "200",
-            ResponseBuilder::new()
-                .description("Success")
-                .content("application/json", ok)
-                .build(),
+    for endpoint in routes::endpoints() {
+        paths = paths.path(
+            endpoint.path,
+            PathItem::new(method(endpoint.method), operation(endpoint)),
         );
-        let mut statuses: Vec<u16> = route.errors.to_vec();
-        if route.authenticated {
-            statuses.push(401);
-            op = op.securities(Some([
-                SecurityRequirement::new("api_key", Vec::<String>::new()),
-                SecurityRequirement::new("bearer", Vec::<String>::new()),
-            ]));
-        }
-        if route.authenticated || route.request.is_some() {
-            statuses.push(422);
-        }
-        statuses.sort_unstable();
-        for status in statuses {
-            op = op.response(
-                status.to_string(),
-                ResponseBuilder::new()
-                    .description(error_description(status))
-                    .content("application/json", json_ref("ErrorEnvelope"))
-                    .build(),
-            );
-        }
-        paths = paths.path(route.path, PathItem::new(method(route.method), op.build()));
     }
 
     let components = ComponentsBuilder::new()
@@ -208,15 +202,59 @@ pub fn spec() -> OpenApi {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
+    fn spec() -> Value {
+        serde_json::to_value(super::spec()).unwrap()
+    }
+
     #[test]
-    fn every_route_is_described() {
-        let spec = serde_json::to_value(super::spec()).unwrap();
+    fn every_endpoint_is_described() {
+        let spec = spec();
         assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-        for route in super::ROUTES {
-            let op = &spec["paths"][route.path][route.method.to_ascii_lowercase()];
-            assert!(op.is_object(), "{} {} missing", route.method, route.path);
+        for endpoint in super::routes::endpoints() {
+            let op = &spec["paths"][endpoint.path][endpoint.method.to_ascii_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} missing",
+                endpoint.method,
+                endpoint.path
+            );
             assert!(op["responses"]["200"].is_object());
+            let documented = op["parameters"].as_array().map_or(0, Vec::len);
+            assert_eq!(
+                documented,
+                endpoint.path_params.len() + endpoint.query_params.len(),
+                "{} {}",
+                endpoint.method,
+                endpoint.path
+            );
         }
         assert!(spec["components"]["schemas"]["UserOut"]["properties"]["api_key"].is_object());
+    }
+
+    /// Every `$ref` anywhere in the description points at something it defines.
+    #[test]
+    fn every_ref_resolves() {
+        fn walk(node: &Value, root: &Value, refs: &mut usize) {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        *refs += 1;
+                        let pointer = target
+                            .strip_prefix('#')
+                            .unwrap_or_else(|| panic!("{target} is not a local reference"));
+                        assert!(root.pointer(pointer).is_some(), "{target} does not resolve");
+                    }
+                    map.values().for_each(|v| walk(v, root, refs));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, root, refs)),
+                _ => {}
+            }
+        }
+        let spec = spec();
+        let mut refs = 0;
+        walk(&spec, &spec, &mut refs);
+        assert!(refs > 40, "only {refs} references");
     }
 }

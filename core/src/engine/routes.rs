@@ -1,306 +1,32 @@
-//! The route table: every endpoint of API.md, once. The router matches requests against it and
-//! the OpenAPI description is generated from it, so the two cannot drift.
+//! The router: every endpoint of every resource module ([`ENDPOINTS`]), matched against a
+//! request's method and path. Dispatch, body limits and the OpenAPI description come from the
+//! same declarations (see `endpoint`).
 
-/// Every endpoint the engine serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Login,
-    Info,
-    Status,
-    OpenApi,
-    Me,
-    MyCredentials,
-    ChangeOwnPassword,
-    MyWorkspaces,
-    ListUsers,
-    CreateUser,
-    UpdateUser,
-    DeleteUser,
-    RotateApiKey,
-    ResetPassword,
-    ListWorkspaces,
-    CreateWorkspace,
-    DeleteWorkspace,
-    GetWorkspace,
-    ListMembers,
-    AddMember,
-    RemoveMember,
-    AuditLog,
-}
+use super::endpoint::{DEFAULT_BODY_LIMIT, Endpoint};
+use super::{auth, service, users, workspaces};
 
-/// One row of the route table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    pub method: &'static str,
-    /// Path template with `{param}` segments.
-    pub path: &'static str,
-    pub endpoint: Endpoint,
-    /// Whether the endpoint needs an authenticated caller.
-    pub authenticated: bool,
-    pub summary: &'static str,
-    /// Name of the request body schema (`"form:Login"` for the form-encoded login).
-    pub request: Option<&'static str>,
-    /// Name of the success response schema.
-    pub response: &'static str,
-    /// The error statuses the endpoint can answer besides 401/422.
-    pub errors: &'static [u16],
-}
-
-#[allow(clippy::too_many_arguments)] // one row of a table, read positionally
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    endpoint: Endpoint,
-    authenticated: bool,
-    summary: &'static str,
-    request: Option<&'static str>,
-    response: &'static str,
-    errors: &'static [u16],
-) -> Route {
-    Route {
-        method,
-        path,
-        endpoint,
-        authenticated,
-        summary,
-        request,
-        response,
-        errors,
-    }
-}
-
-use Endpoint::*;
-
-/// The whole API (API.md sections 3, 5 and 9).
-pub const ROUTES: &[Route] = &[
-    route(
-        "POST",
-        "/api/security/token",
-        Login,
-        false,
-        "Log in with username and password (form-encoded)",
-        Some("form:Login"),
-        "Token",
-        &[429],
-    ),
-    route(
-        "GET",
-        "/api/_info",
-        Info,
-        false,
-        "Server version",
-        None,
-        "Info",
-        &[],
-    ),
-    route(
-        "GET",
-        "/api/_status",
-        Status,
-        false,
-        "Server version and storage health",
-        None,
-        "Status",
-        &[],
-    ),
-    route(
-        "GET",
-        "/api/docs/spec.json",
-        OpenApi,
-        false,
-        "This OpenAPI description",
-        None,
-        "OpenApi",
-        &[],
-    ),
-    route(
-        "GET",
-        "/api/me",
-        Me,
-        true,
-        "The authenticated user",
-        None,
-        "User",
-        &[],
-    ),
-    route(
-        "GET",
-        "/api/me/credentials",
-        MyCredentials,
-        true,
-        "Whether the caller's own account still has a default password or API key",
-        None,
-        "Credentials",
-        &[],
-    ),
-    route(
-        "PUT",
-        "/api/me/password",
-        ChangeOwnPassword,
-        true,
-        "Change one's own password (current password required)",
-        Some("PasswordChange"),
-        "User",
-        &[400, 429],
-    ),
-    route(
-        "GET",
-        "/api/v1/me/workspaces",
-        MyWorkspaces,
-        true,
-        "Workspaces the caller can access",
-        None,
-        "Workspaces",
-        &[],
-    ),
-    route(
-        "GET",
-        "/api/users",
-        ListUsers,
-        true,
-        "List users (admin)",
-        None,
-        "UserList",
-        &[403],
-    ),
-    route(
-        "POST",
-        "/api/users",
-        CreateUser,
-        true,
-        "Create a user (admin); the response carries the new API key once",
-        Some("UserCreate"),
-        "User",
-        &[403, 409],
-    ),
-    route(
-        "PATCH",
-        "/api/users/{user_id}",
-        UpdateUser,
-        true,
-        "Update a user's names, role or disabled flag (admin)",
-        Some("UserUpdate"),
-        "User",
-        &[403, 404],
-    ),
-    route(
-        "DELETE",
-        "/api/users/{user_id}",
-        DeleteUser,
-        true,
-        "Delete a user (admin); 404 before 403",
-        None,
-        "User",
-        &[403, 404],
-    ),
-    route(
-        "POST",
-        "/api/users/{user_id}/api-key",
-        RotateApiKey,
-        true,
-        "Rotate an API key (admin, or the user itself); the new key is returned once",
-        None,
-        "User",
-        &[403, 404],
-    ),
-    route(
-        "PUT",
-        "/api/users/{user_id}/password",
-        ResetPassword,
-        true,
-        "Reset a user's password (admin)",
-        Some("PasswordReset"),
-        "User",
-        &[403, 404],
-    ),
-    route(
-        "GET",
-        "/api/workspaces",
-        ListWorkspaces,
-        true,
-        "List workspaces (annotators: their own)",
-        None,
-        "WorkspaceList",
-        &[],
-    ),
-    route(
-        "POST",
-        "/api/workspaces",
-        CreateWorkspace,
-        true,
-        "Create a workspace (admin)",
-        Some("WorkspaceCreate"),
-        "Workspace",
-        &[403, 409],
-    ),
-    route(
-        "DELETE",
-        "/api/workspaces/{workspace_id}",
-        DeleteWorkspace,
-        true,
-        "Delete a workspace and its memberships (admin)",
-        None,
-        "Workspace",
-        &[403, 404],
-    ),
-    route(
-        "GET",
-        "/api/v1/workspaces/{workspace_id}",
-        GetWorkspace,
-        true,
-        "Get a workspace (admin, or a member)",
-        None,
-        "Workspace",
-        &[403, 404],
-    ),
-    route(
-        "GET",
-        "/api/workspaces/{workspace_id}/users",
-        ListMembers,
-        true,
-        "List a workspace's members (admin)",
-        None,
-        "UserList",
-        &[403, 404],
-    ),
-    route(
-        "POST",
-        "/api/workspaces/{workspace_id}/users/{user_id}",
-        AddMember,
-        true,
-        "Add a member (admin)",
-        None,
-        "User",
-        &[403, 404, 409],
-    ),
-    route(
-        "DELETE",
-        "/api/workspaces/{workspace_id}/users/{user_id}",
-        RemoveMember,
-        true,
-        "Remove a member (admin); 404 before 403",
-        None,
-        "User",
-        &[403, 404],
-    ),
-    route(
-        "GET",
-        "/api/audit",
-        AuditLog,
-        true,
-        "The audit log, newest first (admin)",
-        None,
-        "AuditLog",
-        &[403],
-    ),
+/// The whole API (API.md sections 3, 5 and 9), module by module.
+pub const MODULES: &[&[Endpoint]] = &[
+    service::ENDPOINTS,
+    auth::ENDPOINTS,
+    users::ENDPOINTS,
+    workspaces::ENDPOINTS,
 ];
 
-/// The outcome of matching a request line against [`ROUTES`].
-#[derive(Debug, PartialEq, Eq)]
+/// Every endpoint, in the order of [`MODULES`].
+pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
+    MODULES.iter().flat_map(|m| m.iter())
+}
+
+/// A path's parameters: (name in the template, raw value).
+pub type Params<'a> = Vec<(&'static str, &'a str)>;
+
+/// The outcome of matching a request line against the endpoints.
+#[derive(Debug)]
 pub enum RouteMatch<'a> {
     Found {
-        route: &'static Route,
-        params: Vec<(&'static str, &'a str)>,
+        endpoint: &'static Endpoint,
+        params: Params<'a>,
     },
     /// The path exists with other methods.
     WrongMethod {
@@ -309,7 +35,19 @@ pub enum RouteMatch<'a> {
     NotFound,
 }
 
-/// Matches `method` and `path` (one trailing slash ignored) against the route table.
+impl RouteMatch<'_> {
+    /// The largest body this request may carry: its endpoint's limit, else the default.
+    pub fn body_limit(&self) -> usize {
+        match self {
+            RouteMatch::Found { endpoint, .. } => endpoint.body_limit,
+            _ => DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Matches `method` and `path` (one trailing slash ignored). When several templates match a
+/// path with this method, the one with the most literal characters wins
+/// (`/api/datasets/{name}:copy` over `/api/datasets/{name}`).
 pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
     let path = if path.len() > 1 {
         path.strip_suffix('/').unwrap_or(path)
@@ -317,87 +55,185 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
         path
     };
     let mut allow = Vec::new();
-    for route in ROUTES {
-        if let Some(params) = match_template(route.path, path) {
-            if route.method == method {
-                return RouteMatch::Found { route, params };
+    let mut best: Option<(usize, &'static Endpoint, Params<'a>)> = None;
+    for endpoint in endpoints() {
+        let Some(params) = match_template(endpoint.path, path) else {
+            continue;
+        };
+        if endpoint.method != method {
+            if !allow.contains(&endpoint.method) {
+                allow.push(endpoint.method);
             }
-            allow.push(route.method);
+            continue;
+        }
+        let literal = literal_len(endpoint.path);
+        if best.as_ref().is_none_or(|(len, _, _)| literal > *len) {
+            best = Some((literal, endpoint, params));
         }
     }
-    if allow.is_empty() {
-        RouteMatch::NotFound
-    } else {
-        RouteMatch::WrongMethod { allow }
+    match best {
+        Some((_, endpoint, params)) => RouteMatch::Found { endpoint, params },
+        None if allow.is_empty() => RouteMatch::NotFound,
+        None => RouteMatch::WrongMethod { allow },
     }
 }
 
-fn match_template<'a>(
+/// The number of literal characters of a template (placeholders excluded).
+fn literal_len(template: &str) -> usize {
+    let mut len = 0;
+    let mut in_param = false;
+    for c in template.chars() {
+        match c {
+            '{' => in_param = true,
+            '}' => in_param = false,
+            _ if !in_param => len += 1,
+            _ => {}
+        }
+    }
+    len
+}
+
+/// One template segment: literal text, or literal text around one `{param}`.
+fn match_segment<'a>(
     template: &'static str,
-    path: &'a str,
-) -> Option<Vec<(&'static str, &'a str)>> {
+    segment: &'a str,
+) -> Option<Option<(&'static str, &'a str)>> {
+    let Some(open) = template.find('{') else {
+        return (template == segment).then_some(None);
+    };
+    let close = template[open..].find('}')? + open;
+    let (prefix, name, suffix) = (
+        &template[..open],
+        &template[open + 1..close],
+        &template[close + 1..],
+    );
+    let value = segment.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if value.is_empty() {
+        return None;
+    }
+    Some(Some((name, value)))
+}
+
+fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Params<'a>> {
     let mut params = Vec::new();
     let mut t = template.split('/');
     let mut p = path.split('/');
     loop {
         match (t.next(), p.next()) {
             (None, None) => return Some(params),
-            (Some(ts), Some(ps)) => {
-                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    if ps.is_empty() {
-                        return None;
-                    }
-                    params.push((name, ps));
-                } else if ts != ps {
-                    return None;
-                }
-            }
+            (Some(ts), Some(ps)) => params.extend(match_segment(ts, ps)?),
             _ => return None,
         }
     }
+}
+
+/// The names of a template's placeholders, in order.
+pub fn template_params(template: &'static str) -> Vec<&'static str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn matches_templates_params_and_methods() {
-        match match_route("POST", "/api/workspaces/abc/users/def/") {
-            RouteMatch::Found { route, params } => {
-                assert_eq!(route.endpoint, Endpoint::AddMember);
-                assert_eq!(params, vec![("workspace_id", "abc"), ("user_id", "def")]);
-            }
+    fn found<'a>(m: RouteMatch<'a>) -> (&'static Endpoint, Vec<(&'static str, &'a str)>) {
+        match m {
+            RouteMatch::Found { endpoint, params } => (endpoint, params),
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            match_route("GET", "/api/security/token"),
-            RouteMatch::WrongMethod {
-                allow: vec!["POST"]
-            }
-        );
-        assert_eq!(match_route("GET", "/api/nope"), RouteMatch::NotFound);
-        assert_eq!(
-            match_route("GET", "/api/users//users"),
-            RouteMatch::NotFound
-        );
-        assert_eq!(
-            match_route("GET", "/api/users/x/extra/deep"),
-            RouteMatch::NotFound
-        );
     }
 
     #[test]
-    fn every_route_is_unique() {
-        for (i, a) in ROUTES.iter().enumerate() {
-            for b in &ROUTES[i + 1..] {
+    fn matches_templates_params_and_methods() {
+        let (endpoint, params) = found(match_route("POST", "/api/workspaces/abc/users/def/"));
+        assert_eq!(
+            endpoint.path,
+            "/api/workspaces/{workspace_id}/users/{user_id}"
+        );
+        assert_eq!(params, vec![("workspace_id", "abc"), ("user_id", "def")]);
+        match match_route("GET", "/api/security/token") {
+            RouteMatch::WrongMethod { allow } => assert_eq!(allow, vec!["POST"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            match_route("GET", "/api/nope"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            match_route("GET", "/api/users//users"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            match_route("GET", "/api/users/x/extra/deep"),
+            RouteMatch::NotFound
+        ));
+    }
+
+    #[test]
+    fn segments_with_literal_colons() {
+        let seg = |t, s| match_segment(t, s);
+        assert_eq!(
+            seg("{name}:copy", "reviews:copy"),
+            Some(Some(("name", "reviews")))
+        );
+        assert_eq!(seg("{name}:copy", ":copy"), None);
+        assert_eq!(seg("{name}:copy", "reviews"), None);
+        assert_eq!(seg(":search", ":search"), Some(None));
+        assert_eq!(seg(":search", "search"), None);
+        assert_eq!(seg("{name}", "a:b"), Some(Some(("name", "a:b"))));
+        let t = "/api/datasets/{name}/TextClassification:bulk";
+        assert_eq!(
+            match_template(t, "/api/datasets/reviews/TextClassification:bulk"),
+            Some(vec![("name", "reviews")])
+        );
+        assert_eq!(
+            match_template(t, "/api/datasets/reviews/Text2Text:bulk"),
+            None
+        );
+        assert_eq!(
+            match_template(
+                "/api/datasets/{name}/records/:search",
+                "/api/datasets/x/records/:search"
+            ),
+            Some(vec![("name", "x")])
+        );
+        assert!(literal_len("/api/datasets/{name}:copy") > literal_len("/api/datasets/{name}"));
+    }
+
+    #[test]
+    fn every_endpoint_is_unique_and_declares_its_path_params() {
+        let all: Vec<_> = endpoints().collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
                 assert!(
                     !(a.method == b.method && a.path == b.path),
-                    "{} {}",
+                    "{} {} declared twice",
                     a.method,
                     a.path
                 );
             }
+            let declared: Vec<_> = a.path_params.iter().map(|p| p.name).collect();
+            assert_eq!(declared, template_params(a.path), "{} {}", a.method, a.path);
+            assert!(a.body_limit > 0);
+        }
+    }
+
+    #[test]
+    fn every_endpoint_is_reachable_by_its_own_path() {
+        for endpoint in endpoints() {
+            let path = endpoint.path.replace('{', "x").replace('}', "");
+            let (got, _) = found(match_route(endpoint.method, &path));
+            assert!(
+                std::ptr::eq(got, endpoint),
+                "{} {} is shadowed by {}",
+                endpoint.method,
+                endpoint.path,
+                got.path
+            );
         }
     }
 }

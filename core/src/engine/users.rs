@@ -364,3 +364,115 @@ impl Engine {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The user endpoints and the audit log, declared once (see `endpoint`).
+
+use super::endpoint::{Answer, Body, Endpoint, Handler, Param};
+
+/// Every endpoint of this module, in the order the OpenAPI description lists them.
+pub(super) const ENDPOINTS: &[Endpoint] = &[
+    LIST_USERS,
+    CREATE_USER,
+    UPDATE_USER,
+    DELETE_USER,
+    ROTATE_API_KEY,
+    RESET_PASSWORD,
+    AUDIT_LOG,
+];
+
+pub(super) const LIST_USERS: Endpoint = Endpoint {
+    errors: &[403],
+    ..Endpoint::new(
+        "GET",
+        "/api/users",
+        "List users (admin)",
+        Handler::Authenticated(|e, caller, _| Box::pin(e.list_users(caller))),
+        Answer::ListOf("UserOut"),
+    )
+};
+
+pub(super) const CREATE_USER: Endpoint = Endpoint {
+    body: Some(Body::Json("UserCreate")),
+    errors: &[403, 409],
+    ..Endpoint::new(
+        "POST",
+        "/api/users",
+        "Create a user (admin); the response carries the new API key once",
+        Handler::Authenticated(|e, caller, call| Box::pin(e.create_user(caller, call.req))),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const UPDATE_USER: Endpoint = Endpoint {
+    path_params: &[Param::uuid("user_id", "The user's id")],
+    body: Some(Body::Json("UserUpdate")),
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "PATCH",
+        "/api/users/{user_id}",
+        "Update a user's names, role or disabled flag (admin)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.update_user(caller, call.param("user_id"), call.req))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const DELETE_USER: Endpoint = Endpoint {
+    path_params: &[Param::uuid("user_id", "The user's id")],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "DELETE",
+        "/api/users/{user_id}",
+        "Delete a user (admin); 404 before 403",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.delete_user(caller, call.param("user_id")))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const ROTATE_API_KEY: Endpoint = Endpoint {
+    path_params: &[Param::uuid("user_id", "The user's id")],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "POST",
+        "/api/users/{user_id}/api-key",
+        "Rotate an API key (admin, or the user itself); the new key is returned once",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.rotate_api_key(caller, call.param("user_id")))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const RESET_PASSWORD: Endpoint = Endpoint {
+    path_params: &[Param::uuid("user_id", "The user's id")],
+    body: Some(Body::Json("PasswordReset")),
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "PUT",
+        "/api/users/{user_id}/password",
+        "Reset a user's password (admin)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.reset_password(caller, call.param("user_id"), call.req))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const AUDIT_LOG: Endpoint = Endpoint {
+    query_params: &[
+        Param::integer("limit", "1 to 1000 entries (default 100)"),
+        Param::integer("offset", "entries to skip (default 0)"),
+    ],
+    errors: &[403],
+    ..Endpoint::new(
+        "GET",
+        "/api/audit",
+        "The audit log, newest first (admin)",
+        Handler::Authenticated(|e, caller, call| Box::pin(e.audit_log(caller, call.req))),
+        Answer::Schema("AuditLog"),
+    )
+};

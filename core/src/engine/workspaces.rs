@@ -242,3 +242,115 @@ impl Engine {
         ok(&self.user_out(&user, Some(caller), None).await?)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The workspace and membership endpoints, declared once (see `endpoint`).
+
+use super::endpoint::{Answer, Body, Endpoint, Handler, Param};
+
+/// Every endpoint of this module, in the order the OpenAPI description lists them.
+pub(super) const ENDPOINTS: &[Endpoint] = &[
+    LIST_WORKSPACES,
+    CREATE_WORKSPACE,
+    DELETE_WORKSPACE,
+    GET_WORKSPACE,
+    LIST_MEMBERS,
+    ADD_MEMBER,
+    REMOVE_MEMBER,
+];
+
+pub(super) const LIST_WORKSPACES: Endpoint = Endpoint::new(
+    "GET",
+    "/api/workspaces",
+    "List workspaces (annotators: their own)",
+    Handler::Authenticated(|e, caller, _| Box::pin(e.list_workspaces(caller))),
+    Answer::ListOf("WorkspaceOut"),
+);
+
+pub(super) const CREATE_WORKSPACE: Endpoint = Endpoint {
+    body: Some(Body::Json("WorkspaceCreate")),
+    errors: &[403, 409],
+    ..Endpoint::new(
+        "POST",
+        "/api/workspaces",
+        "Create a workspace (admin)",
+        Handler::Authenticated(|e, caller, call| Box::pin(e.create_workspace(caller, call.req))),
+        Answer::Schema("WorkspaceOut"),
+    )
+};
+
+pub(super) const DELETE_WORKSPACE: Endpoint = Endpoint {
+    path_params: &[Param::uuid("workspace_id", "The workspace's id")],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "DELETE",
+        "/api/workspaces/{workspace_id}",
+        "Delete a workspace and its memberships (admin)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.delete_workspace(caller, call.param("workspace_id")))
+        }),
+        Answer::Schema("WorkspaceOut"),
+    )
+};
+
+pub(super) const GET_WORKSPACE: Endpoint = Endpoint {
+    path_params: &[Param::uuid("workspace_id", "The workspace's id")],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "GET",
+        "/api/v1/workspaces/{workspace_id}",
+        "Get a workspace (admin, or a member)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.get_workspace(caller, call.param("workspace_id")))
+        }),
+        Answer::Schema("WorkspaceOut"),
+    )
+};
+
+pub(super) const LIST_MEMBERS: Endpoint = Endpoint {
+    path_params: &[Param::uuid("workspace_id", "The workspace's id")],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "GET",
+        "/api/workspaces/{workspace_id}/users",
+        "List a workspace's members (admin)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.list_members(caller, call.param("workspace_id")))
+        }),
+        Answer::ListOf("UserOut"),
+    )
+};
+
+pub(super) const ADD_MEMBER: Endpoint = Endpoint {
+    path_params: &[
+        Param::uuid("workspace_id", "The workspace's id"),
+        Param::uuid("user_id", "The user's id"),
+    ],
+    errors: &[403, 404, 409],
+    ..Endpoint::new(
+        "POST",
+        "/api/workspaces/{workspace_id}/users/{user_id}",
+        "Add a member (admin)",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.add_member(caller, call.param("workspace_id"), call.param("user_id")))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};
+
+pub(super) const REMOVE_MEMBER: Endpoint = Endpoint {
+    path_params: &[
+        Param::uuid("workspace_id", "The workspace's id"),
+        Param::uuid("user_id", "The user's id"),
+    ],
+    errors: &[403, 404],
+    ..Endpoint::new(
+        "DELETE",
+        "/api/workspaces/{workspace_id}/users/{user_id}",
+        "Remove a member (admin); 404 before 403",
+        Handler::Authenticated(|e, caller, call| {
+            Box::pin(e.remove_member(caller, call.param("workspace_id"), call.param("user_id")))
+        }),
+        Answer::Schema("UserOut"),
+    )
+};

@@ -34,6 +34,7 @@ use std::rc::Rc;
 
 use worker::{Context, Env, Headers, event};
 use workgate_core::Engine;
+use workgate_core::engine::error::ApiError;
 
 use crate::platform::WorkerPlatform;
 
@@ -123,20 +124,24 @@ async fn fetch(
         return store_suite_route::run(&env).await;
     }
 
-    let request = into_core(&mut req).await?;
-    let response = engine.handle(request).await;
+    let response = match into_core(&mut req).await {
+        Ok(request) => engine.handle(request).await,
+        Err(error) => error.into_response(),
+    };
     from_core(response)
 }
 
-/// workers-rs request → core request.
-async fn into_core(req: &mut worker::Request) -> worker::Result<workgate_core::Request> {
-    let url = req.url()?;
+/// workers-rs request → core request; a body that cannot be read is core's 400, never an
+/// empty body (which would read as "field required").
+async fn into_core(req: &mut worker::Request) -> Result<workgate_core::Request, ApiError> {
+    let url = req.url().map_err(|_| ApiError::BodyUnreadable)?;
+    let body = req.bytes().await.map_err(|_| ApiError::BodyUnreadable)?;
     Ok(workgate_core::Request {
         method: req.method().to_string().to_ascii_uppercase(),
         path: url.path().to_string(),
         query: url.query().map(str::to_string),
         headers: req.headers().entries().collect(),
-        body: req.bytes().await.unwrap_or_default(),
+        body,
     })
 }
 
@@ -152,14 +157,8 @@ fn from_core(response: workgate_core::Response) -> worker::Result<worker::Respon
         .fixed(response.body))
 }
 
-/// A 500 in API.md's error shape, for settings the engine cannot start with. The message
-/// names the setting, never its value.
+/// Core's 500 for settings the engine cannot start with. The message names the setting,
+/// never its value.
 fn configuration_error(message: &str) -> worker::Result<worker::Response> {
-    let body = serde_json::json!({
-        "detail": {
-            "code": "argilla.api.errors::GenericServerError",
-            "params": {"type": "ConfigurationError", "message": message}
-        }
-    });
-    Ok(worker::Response::from_json(&body)?.with_status(500))
+    from_core(ApiError::Configuration(message.to_string()).into_response())
 }

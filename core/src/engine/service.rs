@@ -1,0 +1,63 @@
+//! The service endpoints: `/api/_info`, `/api/_status` and the OpenAPI description. None needs
+//! credentials.
+
+use super::error::ApiResult;
+use super::{Engine, ok, openapi, schema};
+use crate::http::Response;
+
+impl Engine {
+    pub(crate) async fn info(&self) -> ApiResult<Response> {
+        ok(&schema::Info {
+            version: crate::VERSION,
+        })
+    }
+
+    pub(crate) async fn status(&self) -> ApiResult<Response> {
+        let ok_ = self.stores.directory.ping().await.is_ok();
+        ok(&schema::Status {
+            version: crate::VERSION,
+            storage: schema::StorageStatus {
+                kind: self.stores.kind(),
+                ok: ok_,
+            },
+        })
+    }
+
+    pub(crate) async fn openapi(&self) -> ApiResult<Response> {
+        Ok(Response::json(
+            200,
+            &serde_json::to_value(openapi::spec()).unwrap_or_default(),
+        ))
+    }
+}
+// ---------------------------------------------------------------------------------------------
+// The service endpoints, declared once (see `endpoint`).
+
+use super::endpoint::{Answer, Endpoint, Handler};
+
+/// Every endpoint of this module, in the order the OpenAPI description lists them.
+pub(super) const ENDPOINTS: &[Endpoint] = &[INFO, STATUS, OPEN_API];
+
+pub(super) const INFO: Endpoint = Endpoint::new(
+    "GET",
+    "/api/_info",
+    "Server version",
+    Handler::Public(|e, _| Box::pin(e.info())),
+    Answer::Schema("Info"),
+);
+
+pub(super) const STATUS: Endpoint = Endpoint::new(
+    "GET",
+    "/api/_status",
+    "Server version and storage health",
+    Handler::Public(|e, _| Box::pin(e.status())),
+    Answer::Schema("Status"),
+);
+
+pub(super) const OPEN_API: Endpoint = Endpoint::new(
+    "GET",
+    "/api/docs/spec.json",
+    "This OpenAPI description",
+    Handler::Public(|e, _| Box::pin(e.openapi())),
+    Answer::AnyObject,
+);
