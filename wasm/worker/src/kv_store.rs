@@ -25,12 +25,14 @@ use workgate_core::credentials::ApiKeyDigest;
 use workgate_core::domain::{AuditEntry, NewUser, User, Workspace};
 
 use workgate_core::{
-    AuditLog, Directory, Secrets, StoreError, StoreResult, Stores, Timestamp, UserEdit, rules,
+    AuditLog, Directory, Platform, Secrets, StoreError, StoreResult, Stores, Timestamp, UserEdit,
+    rules,
 };
 
 use crate::keys::{
     self, AuditRecord, FORMAT, IdRecord, MemberRecord, Stamps, UserRecord, WorkspaceRecord,
 };
+use crate::platform::WorkerPlatform;
 use crate::registry::{self, Answer, Claim, Holder, NameKind, Op};
 use crate::throttle;
 
@@ -72,17 +74,18 @@ pub struct KvStore {
     /// suite gives each case its own prefix, which makes a fresh, empty store.
     prefix: String,
     stamps: Stamps,
-    now: fn() -> Timestamp,
+    /// The clock (stamps and reservation ages only) and randomness: the Worker's platform.
+    platform: WorkerPlatform,
 }
 
 /// The Worker's stores: users, workspaces, memberships, the audit log and the token secret on
 /// KV and the `Registry` ([`KvStore`]), login failures in a `LoginThrottle` Durable Object per
 /// username ([`throttle::DurableThrottle`]). Every KV key and object name starts with `prefix`
 /// (empty in production).
-pub fn stores(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Result<Stores> {
+pub fn stores(env: Env, prefix: String) -> worker::Result<Stores> {
     // `Stores` holds `Arc`s on every target; a Worker isolate has one thread.
     #[allow(clippy::arc_with_non_send_sync)]
-    let kv = Arc::new(KvStore::with_prefix(env.clone(), now, prefix.clone())?);
+    let kv = Arc::new(KvStore::with_prefix(env.clone(), prefix.clone())?);
     Ok(Stores {
         directory: kv.clone(),
         audit: kv.clone(),
@@ -93,14 +96,14 @@ pub fn stores(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Resul
 
 impl KvStore {
     /// A store whose keys and Durable Objects all live under `prefix`.
-    pub fn with_prefix(env: Env, now: fn() -> Timestamp, prefix: String) -> worker::Result<Self> {
+    pub fn with_prefix(env: Env, prefix: String) -> worker::Result<Self> {
         let kv = env.kv(BINDING)?;
         Ok(KvStore {
             env,
             kv,
             prefix,
             stamps: Stamps::new(),
-            now,
+            platform: WorkerPlatform,
         })
     }
 
@@ -109,7 +112,7 @@ impl KvStore {
     }
 
     fn now_ms(&self) -> i64 {
-        (self.now)().micros() / 1000
+        self.platform.now().micros() / 1000
     }
 
     // ----- raw KV -----
@@ -416,7 +419,7 @@ impl KvStore {
 
     /// Writes a workspace: ordering key, name index, then the entity.
     async fn write_workspace(&self, workspace: &Workspace) -> StoreResult<()> {
-        let stamp = self.stamps.next((self.now)());
+        let stamp = self.stamps.next(self.platform.now());
         self.put_marker(&keys::workspace_order(&stamp, workspace.id))
             .await?;
         self.put(
@@ -440,7 +443,7 @@ impl KvStore {
 
     /// Writes a membership: both ordering keys, then the pair key.
     async fn write_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
-        let stamp = self.stamps.next((self.now)());
+        let stamp = self.stamps.next(self.platform.now());
         self.put_marker(&keys::workspace_member(workspace, &stamp, user))
             .await?;
         self.put_marker(&keys::user_workspace(user, &stamp, workspace))
@@ -527,7 +530,7 @@ impl KvStore {
             for ws in &joined {
                 self.write_member(*ws, user.id, user.inserted_at).await?;
             }
-            let stamp = self.stamps.next((self.now)());
+            let stamp = self.stamps.next(self.platform.now());
             self.put_marker(&keys::user_order(&stamp, user.id)).await?;
             self.put(
                 &keys::username(&user.username),
@@ -910,7 +913,7 @@ impl Directory for KvStore {
             return Err(StoreError::AlreadyMember { workspace, user });
         }
         // Concurrent adds of one pair, anywhere: the registry lets exactly one through.
-        let claims = [member_claim(workspace, user)];
+        let claims = [member_claim(&self.platform, workspace, user)];
         match self.reserve(&claims).await {
             Ok(_) => {}
             Err(StoreError::Backend(m)) if m.starts_with("membership ") => {
@@ -943,7 +946,7 @@ impl Directory for KvStore {
 #[async_trait::async_trait(?Send)]
 impl AuditLog for KvStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        let stamp = self.stamps.next_reversed((self.now)());
+        let stamp = self.stamps.next_reversed(self.platform.now());
         let key = keys::audit(&stamp, entry.id);
         let record = AuditRecord { v: FORMAT, entry };
         let text = serde_json::to_string(&record).map_err(|e| backend(&key, e))?;
@@ -980,11 +983,11 @@ impl AuditLog for KvStore {
 impl Secrets for KvStore {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         let op = Op::TokenSecret {
-            candidate_hex: to_hex(&candidate),
+            candidate_hex: hex::encode(&candidate),
         };
         match self.registry(&op).await? {
             Answer::Secret { hex } => {
-                from_hex(&hex).ok_or_else(|| backend("registry", "token secret is not hex"))
+                hex::decode(&hex).map_err(|_| backend("registry", "token secret is not hex"))
             }
             other => Err(backend("registry", format!("unexpected {other:?}"))),
         }
@@ -1003,27 +1006,13 @@ fn user_claim(user: &User) -> Claim {
 
 /// The registry claim for an `add_member` of this pair (a fresh random id per attempt, so a
 /// retry of the same request is told apart from a concurrent one).
-fn member_claim(workspace: Uuid, user: Uuid) -> Claim {
+fn member_claim(platform: &WorkerPlatform, workspace: Uuid, user: Uuid) -> Claim {
     let mut id = [0u8; 16];
-    getrandom::fill(&mut id).expect("crypto.getRandomValues failed");
+    platform.fill_random(&mut id);
     Claim {
         kind: NameKind::Member,
         name: format!("{workspace}/{user}"),
         id: uuid::Builder::from_random_bytes(id).into_uuid(),
         join: false,
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }

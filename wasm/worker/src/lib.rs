@@ -58,8 +58,7 @@ fn engine(env: &Env) -> Result<Rc<WorkerEngine>, String> {
         return Ok(engine);
     }
     let config = config::load(env)?;
-    let stores =
-        kv_store::stores(env.clone(), platform::now, String::new()).map_err(|e| e.to_string())?;
+    let stores = kv_store::stores(env.clone(), String::new()).map_err(|e| e.to_string())?;
     let engine = Rc::new(Engine::new(stores, WorkerPlatform, config));
     ENGINE.with_borrow_mut(|e| *e = Some(engine.clone()));
     Ok(engine)

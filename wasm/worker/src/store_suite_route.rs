@@ -24,9 +24,7 @@ pub async fn run(env: &Env) -> Result<Response> {
         case.set(n + 1);
         let prefix = format!("store-suite/{run_id}/{n}/");
         let env = env.clone();
-        async move {
-            kv_store::stores(env, platform::now, prefix).expect("the KV binding is configured")
-        }
+        async move { kv_store::stores(env, prefix).expect("the KV binding is configured") }
     })
     .await;
     let status = if report.all_passed() { 200 } else { 500 };
