@@ -5,8 +5,10 @@
 //     node --test www/e2e/app.test.mjs
 //
 // (`cargo xtask test` runs it against the native server and the local worker.) The server is
-// shared with other tests, so every name made here is random. Screenshots of the main screens
-// go to $WORKGATE_SCREENS.
+// shared with other tests, so every name made here is random. One thing is not: the last test
+// changes the default admin's password (it must, to see the default-password warning go), so
+// it runs after anything that signs in as argilla/1234; the admin's API key is left as it is.
+// Screenshots of the main screens go to $WORKGATE_SCREENS.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -25,6 +27,7 @@ const run = randomBytes(4).toString("hex");
 const annotator = { username: `ann-${run}`, password: `pw-${randomBytes(6).toString("hex")}`, first: "Ann", last: "Notator" };
 const xss = { username: `xss-${run}`, password: `pw-${randomBytes(6).toString("hex")}`, first: "<img src=x onerror=alert(1)>" };
 const team = `team-${run}`;
+const spare = `spare-${run}`;
 let annotatorKey = null;
 
 let browser;
@@ -85,6 +88,25 @@ function noProblems() {
   assert.deepEqual(problems, [], "no page errors, CSP violations or dialogs");
 }
 
+/** The text of the messages of a card (its message slot's data-testid), "" when it has none. */
+async function messages(testid) {
+  const slot = page.getByTestId(testid);
+  return (await slot.count()) ? ((await slot.textContent()) ?? "").trim() : "";
+}
+
+/** The requests the page sends while `work` runs, as "METHOD /path". */
+async function requestsDuring(work) {
+  const seen = [];
+  const listener = (r) => { const u = new URL(r.url()); if (u.pathname.startsWith("/api/")) seen.push(`${r.method()} ${u.pathname}`); };
+  page.on("request", listener);
+  try {
+    await work();
+  } finally {
+    page.off("request", listener);
+  }
+  return seen;
+}
+
 test("the page loads under the strict CSP and shows the sign-in form", async () => {
   const response = await page.goto(`${BASE}/`);
   const csp = response.headers()["content-security-policy"] ?? "";
@@ -96,16 +118,27 @@ test("the page loads under the strict CSP and shows the sign-in form", async () 
   noProblems();
 });
 
-test("the default admin signs in and is warned about the default password", async () => {
+test("the default admin signs in and is warned about its default password and key, as the server says", async () => {
+  const asked = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/me/credentials");
   await signIn("argilla", "1234");
+  const answer = await (await asked).json();
+  assert.deepEqual(answer, { default_password: true, default_api_key: true });
   await page.getByTestId("profile-username").waitFor();
   assert.equal(await page.getByTestId("profile-username").textContent(), "argilla");
-  assert.ok(await page.locator("#banner").isVisible(), "default-password banner");
-  assert.match(await page.locator("#banner").textContent(), /default password/);
+  const banner = page.getByTestId("default-credentials");
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /the default password and the default API key/);
+  assert.equal(await page.getByTestId("banner-change").getAttribute("href"), "#/profile/password");
+  assert.equal(await page.getByTestId("banner-rotate").getAttribute("href"), "#/profile/key");
   for (const nav of ["profile", "workspaces", "users", "audit"]) {
     assert.ok(await page.getByTestId(`nav-${nav}`).isVisible(), `admin sees ${nav}`);
   }
   await shot("02-admin-profile");
+  // A restored session (reload) asks the server again: the password is not kept anywhere.
+  assert.deepEqual(Object.keys(await page.evaluate(() => JSON.parse(sessionStorage.getItem("workgate.session")))), ["token"]);
+  await open("#/profile");
+  await page.getByTestId("default-credentials").waitFor();
+  assert.match(await page.getByTestId("default-credentials").textContent(), /default password/);
   noProblems();
 });
 
@@ -119,9 +152,11 @@ test("the admin creates an annotator and reads its one-time API key", async () =
   await form.getByLabel("Role").selectOption("annotator");
   await form.getByLabel("Password").fill(annotator.password);
   await form.getByRole("button", { name: "Create user" }).click();
-  const key = page.getByTestId("one-time-key");
+  const key = page.getByTestId("create-user-messages").getByTestId("one-time-key");
   await key.waitFor();
   annotatorKey = await key.textContent();
+  assert.match(await messages("create-user-messages"), new RegExp(`${annotator.username} was created`));
+  assert.equal(await messages("users-messages"), "", "nothing in the list card");
   assert.ok(annotatorKey.length >= 16, `a full key: ${annotatorKey}`);
   assert.ok(!annotatorKey.includes("…"), "not masked");
   const card = await page.getByTestId("key-card").textContent();
@@ -149,18 +184,34 @@ test("a first name that looks like HTML is shown as text", async () => {
   noProblems();
 });
 
-test("a user error from the API is shown with its fields", async () => {
+test("the New user form checks core's field rules before sending, and says so in its card", async () => {
   const form = page.getByTestId("create-user-form");
   await form.getByLabel("First name").fill("Bad");
   await form.getByLabel("Username").fill("Not Valid");
   await form.getByLabel("Password").fill("short");
-  await form.getByRole("button", { name: "Create user" }).click();
-  const alert = page.locator(".card .alert.error");
-  await alert.waitFor();
-  const text = await alert.textContent();
-  assert.match(text, /Username/);
-  assert.match(text, /Password/);
+  const sent = await requestsDuring(async () => {
+    await form.getByRole("button", { name: "Create user" }).click();
+    await page.getByTestId("create-user-messages").locator(".alert.error").waitFor();
+  });
+  assert.deepEqual(sent, [], "nothing was sent");
+  const items = await page.getByTestId("create-user-messages").locator("li").allTextContents();
+  assert.equal(items.length, 2, items.join(" | "));
+  assert.match(items[0], /^Username: “Not Valid” does not match \^\(\?!-\|_\)\[a-z0-9-_\]\+\$/);
+  assert.match(items[1], /^Password: 8 to 100 characters \(this one has 5\)\./);
+  assert.equal(await messages("users-messages"), "", "nothing in the list card");
   await shot("04-admin-validation-error");
+  // 100 characters of two UTF-16 units each pass the length rule, as on the server.
+  await form.getByLabel("Username").fill("-dash");
+  await form.getByLabel("Password").fill("\u{1F511}".repeat(100));
+  await form.getByRole("button", { name: "Create user" }).click();
+  await page.getByTestId("create-user-messages").locator("li", { hasText: "Username" }).waitFor();
+  assert.deepEqual(await page.getByTestId("create-user-messages").locator("li").allTextContents().then((t) => t.map((x) => x.split(":")[0])), ["Username"]);
+  // What only the server knows (a taken username) shows in the same card.
+  await form.getByLabel("Username").fill(annotator.username);
+  await form.getByLabel("Password").fill(annotator.password);
+  await form.getByRole("button", { name: "Create user" }).click();
+  await page.getByTestId("create-user-messages").getByText(`User “${annotator.username}” already exists.`).waitFor();
+  assert.equal(await messages("users-messages"), "", "nothing in the list card");
   noProblems();
 });
 
@@ -174,7 +225,8 @@ test("the admin deletes a user after confirming", async () => {
   assert.equal(await page.getByTestId(`name-${xss.username}`).count(), 1, "cancel keeps the user");
   await page.getByTestId(`delete-${xss.username}`).click();
   await page.getByTestId("confirm-delete-user").getByTestId("dialog-submit").click();
-  await page.locator(".flash .alert.success", { hasText: `${xss.username} was deleted.` }).waitFor();
+  await page.getByTestId("users-messages").locator(".alert.success", { hasText: `${xss.username} was deleted.` }).waitFor();
+  assert.equal(await messages("create-user-messages"), "", "nothing in the New user card");
   assert.equal(await page.getByTestId(`name-${xss.username}`).count(), 0, "gone from the list");
   noProblems();
 });
@@ -183,9 +235,14 @@ test("the admin creates a team workspace and adds the annotator", async () => {
   await page.getByTestId("nav-workspaces").click();
   const form = page.getByTestId("create-workspace-form");
   await form.waitFor();
+  await form.getByLabel("Name").fill("_team");
+  await form.getByRole("button", { name: "Create workspace" }).click();
+  await page.getByTestId("create-workspace-messages").getByText(/^Name: “_team” does not match/).waitFor();
   await form.getByLabel("Name").fill(team);
   await form.getByRole("button", { name: "Create workspace" }).click();
   await page.getByTestId(`members-${team}`).waitFor();
+  assert.equal(await messages("create-workspace-messages"), `Workspace “${team}” was created.`);
+  assert.equal(await messages("workspaces-messages"), "", "nothing in the list card");
   await shot("06-admin-workspaces");
   await page.getByTestId(`members-${team}`).click();
   await page.getByTestId("workspace-title").waitFor();
@@ -195,6 +252,8 @@ test("the admin creates a team workspace and adds the annotator", async () => {
   await add.getByLabel("User").selectOption(option);
   await add.getByRole("button", { name: "Add member" }).click();
   await page.getByTestId(`remove-member-${annotator.username}`).waitFor();
+  assert.equal(await messages("add-member-messages"), `${annotator.username} was added to “${team}”.`);
+  assert.equal(await messages("members-messages"), "", "nothing in the members card");
   assert.ok(await page.getByTestId("members-table").getByText(annotator.username, { exact: true }).isVisible());
   await shot("07-admin-members");
   noProblems();
@@ -216,6 +275,53 @@ test("the server's refusal is shown as it comes (a personal workspace cannot be 
   noProblems();
 });
 
+test("a deleted workspace is reported in the list's card, not the form's", async () => {
+  const form = page.getByTestId("create-workspace-form");
+  await form.getByLabel("Name").fill(spare);
+  await form.getByRole("button", { name: "Create workspace" }).click();
+  await page.getByTestId(`delete-ws-${spare}`).waitFor();
+  await page.getByTestId(`delete-ws-${spare}`).click();
+  await page.getByTestId("confirm-delete-ws").getByTestId("dialog-submit").click();
+  await page.getByTestId("workspaces-messages").getByText(`Workspace “${spare}” was deleted.`).waitFor();
+  assert.equal(await messages("create-workspace-messages"), "", "the form's card says nothing");
+  assert.equal(await page.getByTestId(`delete-ws-${spare}`).count(), 0);
+  noProblems();
+});
+
+test("a slow view can no longer overwrite a newer one", async () => {
+  // Hold the audit log's answer, go on to Users, then let the answer through.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let asked;
+  const audit = new Promise((resolve) => { asked = resolve; });
+  const isAudit = (url) => url.pathname === "/api/audit";
+  await page.route(isAudit, async (route) => {
+    asked();
+    await held;
+    await route.continue().catch(() => {}); // the page may have cancelled it meanwhile
+  });
+  try {
+    await page.getByTestId("nav-audit").click();
+    await audit;
+    await page.getByTestId("nav-users").click();
+    await page.getByTestId("users-table").waitFor();
+    release();
+    await page.waitForTimeout(500); // time for a late answer to land, were it still awaited
+    assert.equal(await page.locator("#main > [data-view]").getAttribute("data-view"), "users");
+    assert.equal(await page.locator("#main > [data-view]").count(), 1);
+    assert.equal(await page.getByTestId("audit-table").count(), 0, "the audit log did not replace the users");
+    assert.ok(await page.getByTestId("users-table").isVisible());
+    assert.equal(await page.title(), "Users · workgate");
+  } finally {
+    release();
+    await page.unroute(isAudit);
+  }
+  // The same when the slow view is the one the user comes back to: the newest render wins.
+  await page.getByTestId("nav-audit").click();
+  await page.getByTestId("audit-table").waitFor();
+  noProblems();
+});
+
 test("the admin edits a user's names in a dialog", async () => {
   await page.getByTestId("nav-users").click();
   await page.getByTestId(`edit-${annotator.username}`).click();
@@ -223,7 +329,8 @@ test("the admin edits a user's names in a dialog", async () => {
   await dialog.getByLabel("Last name").fill("Tator");
   await dialog.getByTestId("dialog-submit").click();
   await dialog.waitFor({ state: "detached" });
-  await page.locator(".flash .alert.success").waitFor();
+  await page.getByTestId("users-messages").getByText(`${annotator.username} was updated.`).waitFor();
+  assert.equal(await messages("create-user-messages"), "", "nothing in the New user card");
   assert.equal(await page.getByTestId(`name-${annotator.username}`).textContent(), "Ann Tator");
   annotator.last = "Tator";
   noProblems();
@@ -260,9 +367,11 @@ test("a wrong password shows an error", async () => {
 });
 
 test("the annotator sees only its personal and team workspaces, and no admin controls", async () => {
+  const asked = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/me/credentials");
   await signIn(annotator.username, annotator.password);
+  assert.deepEqual(await (await asked).json(), { default_password: false, default_api_key: false });
   await page.getByTestId("profile-username").waitFor();
-  assert.ok(!(await page.locator("#banner").isVisible()), "no default-password banner");
+  assert.ok(!(await page.locator("#banner").isVisible()), "no default-credentials banner");
   const chips = await page.getByTestId("my-workspaces").locator("li").evaluateAll((lis) => lis.map((li) => li.dataset.workspace));
   assert.deepEqual(chips.sort(), [annotator.username, team].sort());
   assert.ok(await page.getByTestId("my-workspaces").getByText("personal").isVisible(), "personal workspace marked");
@@ -301,7 +410,7 @@ test("the annotator rotates its own API key and changes its password", async () 
   await page.getByTestId("nav-profile").click();
   await page.getByTestId("rotate-key").click();
   await page.getByTestId("confirm-rotate").getByTestId("dialog-submit").click();
-  const key = page.getByTestId("one-time-key");
+  const key = page.getByTestId("key-messages").getByTestId("one-time-key");
   await key.waitFor();
   const fresh = await key.textContent();
   assert.notEqual(fresh, annotatorKey);
@@ -314,6 +423,14 @@ test("the annotator rotates its own API key and changes its password", async () 
 
   const form = page.getByTestId("password-form");
   const newPassword = `pw-${randomBytes(6).toString("hex")}`;
+  // A wrong current password: the server's refusal, in the password card.
+  await form.getByLabel("Current password").fill("not-the-password");
+  await form.getByLabel("New password", { exact: true }).fill(newPassword);
+  await form.getByLabel("New password, again").fill(newPassword);
+  await form.getByRole("button", { name: "Change password" }).click();
+  await page.getByTestId("password-messages").locator(".alert.error").waitFor();
+  assert.ok(await page.getByTestId("key-messages").getByTestId("one-time-key").isVisible(), "the key card keeps its key");
+  assert.equal(await page.getByTestId("key-messages").locator(".alert").count(), 0, "and gets no error");
   await form.getByLabel("Current password").fill(annotator.password);
   await form.getByLabel("New password", { exact: true }).fill(newPassword);
   await form.getByLabel("New password, again").fill(newPassword);
@@ -342,5 +459,40 @@ test("repeated failed sign-ins are throttled, with the time to wait", async () =
   }
   assert.match(text, /Too many failed sign-in attempts.*Try again in \d+ seconds?\./);
   await shot("14-throttled");
+  noProblems();
+});
+
+test("the default admin changes its password and the warning about it goes; the key's stays", async () => {
+  await signIn("argilla", "1234");
+  await page.getByTestId("default-credentials").waitFor();
+  await page.getByTestId("banner-change").click();
+  const form = page.getByTestId("password-form");
+  // Focused by the banner's link.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "current_password");
+  await form.getByLabel("Current password").fill("1234");
+  await form.getByLabel("New password", { exact: true }).fill("1234");
+  await form.getByLabel("New password, again").fill("1234");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await page.getByTestId("password-messages").getByText("New password: 8 to 100 characters (this one has 4).").waitFor();
+  const newPassword = `pw-${randomBytes(6).toString("hex")}`;
+  await form.getByLabel("New password", { exact: true }).fill(newPassword);
+  await form.getByLabel("New password, again").fill(newPassword);
+  const asked = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/me/credentials");
+  await form.getByRole("button", { name: "Change password" }).click();
+  assert.deepEqual(await (await asked).json(), { default_password: false, default_api_key: true });
+  await page.getByTestId("password-messages").locator(".alert.success").waitFor();
+  const banner = page.getByTestId("default-credentials");
+  await page.waitForFunction(() => !/password/.test(document.querySelector("[data-testid=default-credentials]")?.textContent ?? ""));
+  assert.match(await banner.textContent(), /This account still has the default API key\./);
+  assert.equal(await page.getByTestId("banner-change").count(), 0, "no password warning");
+  assert.ok(await page.getByTestId("banner-rotate").isVisible(), "the key is still the default one");
+  await shot("15-admin-password-changed");
+  // Signing in again asks the server again: still no password warning.
+  await signOut();
+  await signIn("argilla", newPassword);
+  await page.getByTestId("profile-username").waitFor();
+  await banner.waitFor();
+  assert.equal(await page.getByTestId("banner-change").count(), 0);
+  await signOut();
   noProblems();
 });

@@ -1,11 +1,49 @@
+// @ts-check
 // The HTTP API (API.md): JSON in and out, errors turned into ApiError with a readable message
 // taken from the error envelope {"detail": {"code", "params"}}.
 
+/**
+ * The wire types of API.md section 6, as the views read them.
+ *
+ * @typedef {object} UserOut a User
+ * @property {string} id
+ * @property {string} first_name
+ * @property {string} [last_name]
+ * @property {string} full_name
+ * @property {string} username
+ * @property {import("../pkg/workgate_browser.js").Role} role
+ * @property {string[]} workspaces
+ * @property {string} api_key masked, except in the answer that issued it
+ * @property {string} inserted_at
+ * @property {string} updated_at
+ *
+ * @typedef {object} WorkspaceOut a Workspace
+ * @property {string} id
+ * @property {string} name
+ * @property {string} inserted_at
+ * @property {string} updated_at
+ *
+ * @typedef {object} Credentials GET /api/me/credentials: whether the caller's own account
+ *   still has a default password or API key (one anyone can guess)
+ * @property {boolean} default_password
+ * @property {boolean} default_api_key
+ *
+ * @typedef {object} AuditEntry an entry of GET /api/audit
+ * @property {string} at
+ * @property {string} actor
+ * @property {string} action
+ * @property {string | null} [target_type]
+ * @property {string | null} [target_id]
+ * @property {string | null} [target_name]
+ * @property {string | null} [detail]
+ */
+
 export class ApiError extends Error {
   /**
-   * @param {number} status HTTP status
+   * @param {number} status HTTP status (0: no answer)
    * @param {string} message a sentence for people
-   * @param {object} extra {code, items (422: ["field: msg"]), retryAfter (429: seconds)}
+   * @param {{code?: string | null, items?: string[], retryAfter?: number | null}} extra
+   *   the error code, the 422 items (["Field: msg"]), the 429 wait in seconds
    */
   constructor(status, message, extra = {}) {
     super(message);
@@ -17,6 +55,7 @@ export class ApiError extends Error {
   }
 }
 
+/** @type {Record<string, string>} */
 const FIELD_NAMES = {
   first_name: "First name",
   last_name: "Last name",
@@ -28,14 +67,23 @@ const FIELD_NAMES = {
   new_password: "New password",
 };
 
-/** "body.first_name" → "First name"; query and path parameters keep their names. */
+/**
+ * "body.first_name" → "First name"; query and path parameters keep their names.
+ * @param {unknown} loc
+ */
 function fieldName(loc) {
   const parts = (Array.isArray(loc) ? loc : []).slice(1).map(String);
   if (parts.length === 0) return "Request";
   return FIELD_NAMES[parts[0]] ?? parts.join(".");
 }
 
-/** The readable message of an error response (status, parsed body or null, headers). */
+/**
+ * The readable message of an error response.
+ * @param {number} status
+ * @param {any} body the parsed JSON body, or null
+ * @param {Headers} [headers]
+ * @returns {ApiError}
+ */
 export function errorFromResponse(status, body, headers) {
   const detail = body?.detail;
   if (typeof detail === "string") return new ApiError(status, detail);
@@ -45,7 +93,7 @@ export function errorFromResponse(status, body, headers) {
   switch (klass) {
     case "ValidationError": {
       const items = (Array.isArray(params.errors) ? params.errors : []).map(
-        (e) => `${fieldName(e?.loc)}: ${e?.msg ?? "invalid"}`,
+        (/** @type {any} */ e) => `${fieldName(e?.loc)}: ${e?.msg ?? "invalid"}`,
       );
       return new ApiError(status, "Please correct the following:", { code, items });
     }
@@ -64,16 +112,31 @@ export function errorFromResponse(status, body, headers) {
   return new ApiError(status, `The server answered ${status}${body ? "" : " (no details)"}.`, { code });
 }
 
+/** @param {unknown} name */
 function quote(name) {
   return name === undefined || name === null ? "" : `“${name}”`;
 }
 
 /**
- * Calls the API. `token` authenticates (Bearer); `json` is sent as a JSON body, `form` as a
- * form-encoded one. Resolves to the parsed JSON body; rejects with ApiError.
+ * @typedef {object} CallOptions
+ * @property {string | null} [token] authenticates the call (Bearer)
+ * @property {unknown} [json] sent as a JSON body
+ * @property {Record<string, string>} [form] sent as a form-encoded body
+ * @property {AbortSignal} [signal] cancels the call: it then rejects with the signal's reason
+ *   (an AbortError), never with an ApiError
  */
-export async function call(method, path, { token, json, form } = {}) {
+
+/**
+ * Calls the API. Resolves to the parsed JSON body; rejects with ApiError.
+ * @param {string} method
+ * @param {string} path
+ * @param {CallOptions} [options]
+ * @returns {Promise<any>}
+ */
+export async function call(method, path, { token, json, form, signal } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
+  /** @type {BodyInit | undefined} */
   let body;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
@@ -84,12 +147,19 @@ export async function call(method, path, { token, json, form } = {}) {
   }
   let response;
   try {
-    response = await fetch(path, { method, headers, body, credentials: "omit", cache: "no-store" });
-  } catch {
+    response = await fetch(path, { method, headers, body, signal, credentials: "omit", cache: "no-store" });
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
     throw new ApiError(0, "The server could not be reached. Check your connection and try again.");
   }
   let parsed = null;
-  const text = await response.text();
+  let text;
+  try {
+    text = await response.text();
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    throw new ApiError(0, "The server's answer was cut off. Check your connection and try again.");
+  }
   if (text) {
     try {
       parsed = JSON.parse(text);
@@ -101,7 +171,12 @@ export async function call(method, path, { token, json, form } = {}) {
   return parsed;
 }
 
-/** POST /api/security/token: the access token for a username and password. */
+/**
+ * POST /api/security/token: the access token for a username and password.
+ * @param {string} username
+ * @param {string} password
+ * @returns {Promise<string>}
+ */
 export async function signIn(username, password) {
   const body = await call("POST", "/api/security/token", { form: { username, password } });
   return body.access_token;

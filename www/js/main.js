@@ -1,13 +1,18 @@
+// @ts-check
 // The web app's shell: loads the access model (wasm), restores the tab's session, draws the
 // top bar and routes between views (#/profile, #/workspaces, #/users, #/audit).
 //
 // What each person sees is decided by the browser package: the same `can` the server asks.
 // Hiding a control is only for display; the server refuses whatever it should refuse.
+//
+// Each route change draws its view as a new Render, in an outlet of its own, and ends the
+// render before it: that one's pending reads are cancelled and its outlet is no longer on the
+// page, so a slow answer for a view the user has left can never replace the current one.
 
 import init, { Subject } from "../pkg/workgate_browser.js";
-import { call, signIn } from "./api.js";
+import { ApiError, call, signIn } from "./api.js";
 import { el, replace } from "./dom.js";
-import { badge, button } from "./ui.js";
+import { badge, button, errorBox } from "./ui.js";
 import * as session from "./session.js";
 import * as login from "./views/login.js";
 import * as profile from "./views/profile.js";
@@ -15,8 +20,19 @@ import * as workspaces from "./views/workspaces.js";
 import * as users from "./views/users.js";
 import * as audit from "./views/audit.js";
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import("./api.js").UserOut} UserOut */
+/** @typedef {import("./api.js").Credentials} Credentials */
+/** @typedef {import("./api.js").CallOptions} CallOptions */
 
+/**
+ * A view: draws itself into `outlet` for one render.
+ * @typedef {{render: (render: Render, outlet: HTMLElement) => Promise<void>}} View
+ */
+
+/** @param {string} id */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** @type {{path: string, label: string, view: View, allowed: (s: Subject) => boolean}[]} */
 const ROUTES = [
   { path: "profile", label: "Profile", view: profile, allowed: () => true },
   { path: "workspaces", label: "Workspaces", view: workspaces, allowed: (s) => s.can("listWorkspaces") },
@@ -24,77 +40,182 @@ const ROUTES = [
   { path: "audit", label: "Audit log", view: audit, allowed: (s) => s.can("readAuditLog") },
 ];
 
-/** The state every view gets. */
+/** The signed-in state, shared by every render. */
 const app = {
+  /** @type {string | null} */
   token: null,
-  /** The User JSON of GET /api/me. */
+  /** The User JSON of GET /api/me. @type {UserOut | null} */
   me: null,
-  /** The access model's subject for `me`. */
+  /** The access model's subject for `me`. @type {Subject | null} */
   subject: null,
-  defaultPassword: false,
+  /** GET /api/me/credentials for the signed-in account; null until it answered. @type {Credentials | null} */
+  credentials: null,
 
-  /** Calls the API as the signed-in user; an expired session sends the user to sign in. */
+  /**
+   * Calls the API as the signed-in user; an expired session sends the user to sign in.
+   * @param {string} method
+   * @param {string} path
+   * @param {CallOptions} [options]
+   */
   async api(method, path, options = {}) {
     try {
-      return await call(method, path, { ...options, token: this.token });
+      return await call(method, path, { ...options, token: app.token });
     } catch (e) {
-      if (e.status === 401 && this.token) {
-        await this.signOut("Your session has ended. Please sign in again.");
+      if (e instanceof ApiError && e.status === 401 && app.token) {
+        await app.signOut("Your session has ended. Please sign in again.");
       }
       throw e;
     }
   },
 
-  /** Re-reads GET /api/me (role and memberships may have changed) and rebuilds the subject. */
-  async refreshMe() {
-    const me = await this.api("GET", "/api/me");
-    this.subject?.free();
-    this.me = me;
-    this.subject = new Subject(me);
+  /**
+   * Re-reads GET /api/me (role and memberships may have changed) and rebuilds the subject.
+   * @param {AbortSignal} [signal]
+   */
+  async refreshMe(signal) {
+    /** @type {UserOut} */
+    const me = await app.api("GET", "/api/me", { signal });
+    app.subject?.free();
+    app.me = me;
+    app.subject = new Subject(me);
     drawChrome();
     return me;
   },
 
+  /**
+   * Asks the server whether the signed-in account still has a default password or API key
+   * (GET /api/me/credentials), and warns about it. The server verifies the password for this,
+   * as costly as a sign-in, so it is asked only after sign-in, a restored session, and a
+   * change of the account's own password or key. No answer: no warning.
+   */
+  async refreshCredentials() {
+    try {
+      app.credentials = await app.api("GET", "/api/me/credentials");
+    } catch {
+      app.credentials = null;
+    }
+    drawChrome();
+  },
+
+  /**
+   * @param {string} username
+   * @param {string} password
+   */
   async signIn(username, password) {
     const token = await signIn(username, password);
-    this.token = token;
-    this.defaultPassword = session.isDefaultAdminPassword(username, password);
-    session.save({ token, defaultPassword: this.defaultPassword });
-    await this.refreshMe();
+    app.token = token;
+    session.save({ token });
+    await app.refreshMe();
+    await app.refreshCredentials();
     if (!location.hash || location.hash === "#/" || location.hash === "#/login") location.hash = "#/profile";
     else await route();
   },
 
-  /** After changing one's own password: the old token stops working; sign in with the new one. */
+  /**
+   * After changing one's own password: the old token stops working; sign in with the new one.
+   * @param {string} newPassword
+   */
   async passwordChanged(newPassword) {
-    this.defaultPassword = false;
-    this.token = await signIn(this.me.username, newPassword);
-    session.save({ token: this.token, defaultPassword: false });
-    drawChrome();
+    if (!app.me) return;
+    app.token = await signIn(app.me.username, newPassword);
+    session.save({ token: app.token });
+    await app.refreshCredentials();
   },
 
+  /** @param {string} [message] */
   async signOut(message) {
     session.clear();
-    this.token = null;
-    this.me = null;
-    this.subject?.free();
-    this.subject = null;
-    this.defaultPassword = false;
+    app.token = null;
+    app.me = null;
+    app.subject?.free();
+    app.subject = null;
+    app.credentials = null;
     drawChrome();
     history.replaceState(null, "", "#/login");
     showLogin(message);
   },
-
-  navigate(path) {
-    location.hash = `#/${path}`;
-  },
 };
+
+/** Cancels a superseded render's work; never shown. */
+function superseded() {
+  return new DOMException("a newer view replaced this one", "AbortError");
+}
+
+/**
+ * One render of a view: what the view uses (the signed-in user, the API, navigation) for as
+ * long as it is the view on screen. A route change ends it: its reads (GET) are cancelled, and
+ * it can no longer navigate. Changes it sent (POST, PUT, DELETE...) run to completion, since the
+ * server may already have made them; only their answer goes unseen.
+ */
+export class Render {
+  /** @param {HTMLElement} outlet the element the view draws into */
+  constructor(outlet) {
+    this.outlet = outlet;
+    this.controller = new AbortController();
+  }
+
+  /** Whether this render is still the one on screen. */
+  get current() {
+    return !this.controller.signal.aborted;
+  }
+
+  end() {
+    this.controller.abort(superseded());
+  }
+
+  /** The signed-in user (GET /api/me). */
+  get me() {
+    return /** @type {UserOut} */ (app.me);
+  }
+
+  /** The access model's subject for `me`. */
+  get subject() {
+    return /** @type {Subject} */ (app.subject);
+  }
+
+  /**
+   * Calls the API as the signed-in user. Rejects with an AbortError once the render has ended.
+   * @param {string} method
+   * @param {string} path
+   * @param {CallOptions} [options]
+   */
+  api(method, path, options = {}) {
+    if (!this.current) return Promise.reject(superseded());
+    return app.api(method, path, { ...options, signal: method === "GET" ? this.controller.signal : undefined });
+  }
+
+  /** Re-reads GET /api/me and the subject (after a change that may touch the signed-in user). */
+  refreshMe() {
+    return app.refreshMe(this.controller.signal);
+  }
+
+  /**
+   * After the signed-in user changed its own password.
+   * @param {string} newPassword
+   */
+  passwordChanged(newPassword) {
+    return app.passwordChanged(newPassword);
+  }
+
+  /** After the signed-in user's own API key was replaced. */
+  keyRotated() {
+    return app.refreshCredentials();
+  }
+
+  /** @param {string} path */
+  navigate(path) {
+    if (this.current) location.hash = `#/${path}`;
+  }
+}
+
+/** The render on screen; the next route change ends it. @type {Render | null} */
+let current = null;
 
 function drawChrome() {
   const nav = $("nav");
   const who = $("who");
   const banner = $("banner");
-  if (!app.subject) {
+  if (!app.subject || !app.me) {
     nav.hidden = true;
     who.hidden = true;
     banner.hidden = true;
@@ -102,61 +223,84 @@ function drawChrome() {
     replace(who);
     return;
   }
-  const current = currentPath();
-  replace(nav, ROUTES.filter((r) => r.allowed(app.subject)).map((r) =>
-    el("a", { href: `#/${r.path}`, class: "nav-link", "aria-current": r.path === current ? "page" : undefined, "data-testid": `nav-${r.path}` }, r.label)));
+  const me = app.me;
+  const subject = app.subject;
+  const path = currentPath();
+  replace(nav, ROUTES.filter((r) => r.allowed(subject)).map((r) =>
+    el("a", { href: `#/${r.path}`, class: "nav-link", "aria-current": r.path === path ? "page" : undefined, "data-testid": `nav-${r.path}` }, r.label)));
   nav.hidden = false;
   replace(who,
-    el("span", { class: "who-name", "data-testid": "who" }, app.me.full_name || app.me.username),
+    el("span", { class: "who-name", "data-testid": "who" }, me.full_name || me.username),
     " ",
-    badge(app.me.role, app.me.role === "admin" ? "admin" : ""),
+    badge(me.role, me.role === "admin" ? "admin" : ""),
     button("Sign out", () => app.signOut("You have signed out."), { testid: "sign-out" }));
   who.hidden = false;
-  if (app.defaultPassword) {
-    replace(banner,
-      el("strong", {}, "Change the default password. "),
-      "You signed in as the default admin “argilla” with its default password, which anyone can guess. ",
-      el("a", { href: "#/profile/password", "data-testid": "banner-change" }, "Change it now"), ".");
-    banner.hidden = false;
-  } else {
-    banner.hidden = true;
-  }
+  const warning = defaultCredentialsWarning(app.credentials);
+  if (warning) replace(banner, warning);
+  banner.hidden = !warning;
+}
+
+/**
+ * The warning for an account that still has a default password or API key (one anyone can
+ * guess), from the server's answer; null when there is nothing to warn about.
+ * @param {Credentials | null} credentials
+ */
+function defaultCredentialsWarning(credentials) {
+  const password = credentials?.default_password === true;
+  const key = credentials?.default_api_key === true;
+  if (!password && !key) return null;
+  const what = password && key ? "the default password and the default API key" : password ? "the default password" : "the default API key";
+  return el("span", { "data-testid": "default-credentials" },
+    el("strong", {}, `This account still has ${what}. `),
+    "Anyone can guess ", password && key ? "them" : "it", ". ",
+    password ? el("a", { href: "#/profile/password", "data-testid": "banner-change" }, "Change the password") : null,
+    password && key ? " and " : null,
+    key ? el("a", { href: "#/profile/key", "data-testid": "banner-rotate" }, password ? "rotate the key" : "Rotate the key") : null,
+    ".");
 }
 
 function currentPath() {
   return location.hash.replace(/^#\/?/, "").split("/")[0] || "profile";
 }
 
+/** @param {string} [message] */
 function showLogin(message) {
-  const main = $("main");
+  current?.end();
+  current = null;
   document.title = "Sign in · workgate";
-  login.render(app, main, message);
+  login.render(app, $("main"), message);
 }
 
 async function route() {
   if (!app.subject) return showLogin();
+  current?.end();
+  const subject = app.subject;
   const path = currentPath();
-  const entry = ROUTES.find((r) => r.path === path && r.allowed(app.subject)) ?? ROUTES[0];
+  const entry = ROUTES.find((r) => r.path === path && r.allowed(subject)) ?? ROUTES[0];
   if (entry.path !== path) history.replaceState(null, "", `#/${entry.path}`);
   const main = $("main");
   document.title = `${entry.label} · workgate`;
   drawChrome();
-  replace(main, el("p", { class: "loading" }, "Loading…"));
+  const outlet = el("div", { class: "view", "data-view": entry.path }, el("p", { class: "loading" }, "Loading…"));
+  replace(main, outlet);
+  const render = new Render(outlet);
+  current = render;
   try {
-    await app.refreshMe();
-    await entry.view.render(app, main);
+    await render.refreshMe();
+    await entry.view.render(render, outlet);
   } catch (e) {
-    if (!app.subject) return; // signed out meanwhile
-    replace(main, el("div", { class: "alert error", role: "alert" }, e.message || String(e)));
+    if (!render.current || !app.subject) return; // a newer view, or signed out meanwhile
+    replace(outlet, errorBox(e));
   }
-  main.focus({ preventScroll: true });
+  // Focus the view for screen readers, unless it focused a control of its own.
+  if (render.current && !outlet.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 async function start() {
   try {
     await init();
   } catch (e) {
-    replace($("main"), el("div", { class: "alert error", role: "alert" }, `The access model could not be loaded: ${e.message}`));
+    replace($("main"), errorBox({ message: `The access model could not be loaded: ${e instanceof Error ? e.message : e}` }));
     return;
   }
   window.addEventListener("hashchange", () => { route(); });
@@ -164,13 +308,13 @@ async function start() {
   try {
     if (saved) {
       app.token = saved.token;
-      app.defaultPassword = saved.defaultPassword;
       try {
         await app.refreshMe();
       } catch {
         if (app.token) await app.signOut("Your session has ended. Please sign in again.");
         return;
       }
+      await app.refreshCredentials();
     }
     await route();
   } finally {

@@ -1,27 +1,27 @@
+// @ts-check
 // The sign-in session, kept for this browser tab only (sessionStorage): the access token and
-// whether the user signed in with the default admin password. The password itself is never
-// stored.
+// nothing else. The password is never stored; whether the account still has a default password
+// or API key is asked of the server after sign-in (GET /api/me/credentials).
 
 const KEY = "workgate.session";
 
+/** @typedef {{token: string}} Session */
+
+/** @returns {Session | null} */
 export function load() {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY) ?? "null");
-    return s && typeof s.token === "string" ? { token: s.token, defaultPassword: s.defaultPassword === true } : null;
+    return s && typeof s.token === "string" ? { token: s.token } : null;
   } catch {
     return null;
   }
 }
 
+/** @param {Session} session */
 export function save(session) {
-  sessionStorage.setItem(KEY, JSON.stringify({ token: session.token, defaultPassword: session.defaultPassword === true }));
+  sessionStorage.setItem(KEY, JSON.stringify({ token: session.token }));
 }
 
 export function clear() {
   sessionStorage.removeItem(KEY);
-}
-
-/** The default admin of a fresh store (API.md section 8). */
-export function isDefaultAdminPassword(username, password) {
-  return username === "argilla" && password === "1234";
 }

@@ -1,56 +1,111 @@
+// @ts-check
 // Small building blocks shared by the views: form fields, error and notice boxes, tables,
 // dialogs and the one-time API key panel. Everything is built with el() (text, never HTML).
 
-import { el, uid } from "./dom.js";
+import { append, el, uid } from "./dom.js";
 
-/** A labelled input (or <select> when `options` is given). Returns the wrapper; `.input` is the control. */
-export function field({ label, name, type = "text", value = "", required = false, autocomplete, hint, options, minlength, maxlength, pattern }) {
+/** @typedef {import("./dom.js").Child} Child */
+
+/**
+ * A labelled control; `input` is the control itself.
+ * @typedef {HTMLDivElement & {input: HTMLInputElement | HTMLSelectElement}} Field
+ */
+
+/**
+ * A labelled input (or <select> when `options` is given).
+ * @param {object} spec
+ * @param {string} spec.label
+ * @param {string} spec.name
+ * @param {string} [spec.type]
+ * @param {string} [spec.value]
+ * @param {boolean} [spec.required]
+ * @param {string} [spec.autocomplete]
+ * @param {string} [spec.hint]
+ * @param {[value: string, text: string][]} [spec.options]
+ * @returns {Field}
+ */
+export function field({ label, name, type = "text", value = "", required = false, autocomplete, hint, options }) {
   const id = uid(name);
   const hintId = hint ? `${id}-hint` : undefined;
+  /** @type {HTMLInputElement | HTMLSelectElement} */
   let control;
   if (options) {
     control = el("select", { id, name, required, "aria-describedby": hintId },
       options.map(([v, text]) => el("option", { value: v, selected: v === value }, text)));
   } else {
-    control = el("input", { id, name, type, required, autocomplete, minlength, maxlength, pattern, "aria-describedby": hintId, spellcheck: type === "text" ? "false" : undefined });
+    control = el("input", { id, name, type, required, autocomplete, "aria-describedby": hintId, spellcheck: type === "text" ? "false" : undefined });
     control.value = value ?? "";
   }
   const wrapper = el("div", { class: "field" },
     el("label", { for: id }, label, required || options ? null : el("span", { class: "optional" }, " (optional)")),
     control,
     hint ? el("p", { class: "hint", id: hintId }, hint) : null);
-  wrapper.input = control;
-  return wrapper;
+  return Object.assign(wrapper, { input: control });
 }
 
-/** A box that shows an error: its message, and the 422 items as a list. */
+/**
+ * What errorBox() shows: an ApiError, an Error, or a form's own {message, items}.
+ * @typedef {{message?: string, items?: string[]} | Error | unknown} Problem
+ */
+
+/**
+ * A box that shows an error: its message, and the 422 items as a list.
+ * @param {Problem} error
+ */
 export function errorBox(error) {
-  const items = Array.isArray(error?.items) ? error.items : [];
+  const e = /** @type {{message?: unknown, items?: unknown}} */ (error ?? {});
+  const items = Array.isArray(e.items) ? e.items : [];
   return el("div", { class: "alert error", role: "alert" },
-    el("p", {}, error?.message || String(error)),
-    items.length ? el("ul", {}, items.map((item) => el("li", {}, item))) : null);
+    el("p", {}, typeof e.message === "string" && e.message ? e.message : String(error)),
+    items.length ? el("ul", {}, items.map((item) => el("li", {}, String(item)))) : null);
 }
 
-/** A success or information box. */
+/**
+ * A success or information box.
+ * @param {string} text
+ * @param {"success" | "info"} [kind]
+ */
 export function notice(text, kind = "success") {
   return el("div", { class: `alert ${kind}`, role: "status" }, text);
 }
 
-/** A slot for messages under a form: show(error|notice), clear(). */
-export function messageSlot() {
-  const slot = el("div", { class: "messages", "aria-live": "polite" });
-  slot.show = (node) => slot.replaceChildren(node);
-  slot.clear = () => slot.replaceChildren();
-  return slot;
+/**
+ * A card's slot for its own messages: show(nodes...) replaces them, clear() removes them. Every
+ * card that can succeed or fail has one, so a message lands in the card it is about.
+ * @typedef {HTMLDivElement & {show: (...nodes: Child[]) => void, clear: () => void}} MessageSlot
+ */
+
+/**
+ * @param {string} [testid] names the slot for tests (data-testid)
+ * @returns {MessageSlot}
+ */
+export function messageSlot(testid) {
+  const slot = el("div", { class: "messages", "aria-live": "polite", "data-testid": testid });
+  return Object.assign(slot, {
+    /** @param {...Child} nodes */
+    show: (...nodes) => { slot.replaceChildren(); append(slot, nodes); },
+    clear: () => slot.replaceChildren(),
+  });
 }
 
+/**
+ * @param {string} text
+ * @param {string} [kind]
+ */
 export function badge(text, kind = "") {
   return el("span", { class: `badge ${kind}`.trim() }, text);
 }
 
 /**
- * A table. `columns`: [{label, cell: row => node|string, class?}]; `empty`: the text shown
- * when there are no rows.
+ * A table column: its heading and how a row's cell is drawn.
+ * @template Row
+ * @typedef {{label: string, cell: (row: Row) => Child, class?: string}} Column
+ */
+
+/**
+ * A table. `empty`: the text shown when there are no rows.
+ * @template Row
+ * @param {{columns: Column<Row>[], rows: Row[], empty: string, caption?: string, testid?: string}} spec
  */
 export function table({ columns, rows, empty, caption, testid }) {
   if (!rows.length) return el("p", { class: "empty", "data-testid": testid ? `${testid}-empty` : undefined }, empty);
@@ -61,13 +116,26 @@ export function table({ columns, rows, empty, caption, testid }) {
       el("tbody", {}, rows.map((row) => el("tr", {}, columns.map((c) => el("td", { class: c.class }, c.cell(row))))))));
 }
 
+/**
+ * @param {string} label
+ * @param {(event: MouseEvent) => unknown} onclick
+ * @param {{kind?: string, type?: "button" | "submit", testid?: string, label?: string}} [options]
+ *   `label`: the accessible name, when the visible one is not enough
+ */
 export function button(label, onclick, { kind = "secondary", type = "button", testid, label: aria } = {}) {
   return el("button", { type, class: `btn ${kind}`, onclick, "data-testid": testid, "aria-label": aria }, label);
 }
 
-/** Disables a form's controls while `work` runs. */
+/**
+ * Disables a form's controls while `work` runs.
+ * @template T
+ * @param {HTMLElement} form
+ * @param {() => Promise<T>} work
+ * @returns {Promise<T>}
+ */
 export async function busy(form, work) {
-  const controls = [...form.querySelectorAll("button, input, select")];
+  /** @type {(HTMLButtonElement | HTMLInputElement | HTMLSelectElement)[]} */
+  const controls = [...form.querySelectorAll("button, input, select")].map((c) => /** @type {HTMLButtonElement} */ (c));
   const was = controls.map((c) => c.disabled);
   controls.forEach((c) => { c.disabled = true; });
   form.setAttribute("aria-busy", "true");
@@ -83,6 +151,14 @@ export async function busy(form, work) {
  * A modal dialog with a form. `body`: nodes shown above the buttons. `onSubmit(form)` runs on
  * submit; when it resolves the dialog closes with its value; when it throws, the error shows
  * in the dialog and it stays open. Resolves to the value, or null when cancelled.
+ * @param {object} spec
+ * @param {string} spec.title
+ * @param {Child[]} [spec.body]
+ * @param {string} [spec.submitLabel]
+ * @param {string} [spec.kind]
+ * @param {(form: HTMLFormElement) => Promise<unknown>} [spec.onSubmit]
+ * @param {string} [spec.testid]
+ * @returns {Promise<unknown>}
  */
 export function dialog({ title, body = [], submitLabel = "Save", kind = "primary", onSubmit = async () => true, testid }) {
   return new Promise((resolve) => {
@@ -96,6 +172,7 @@ export function dialog({ title, body = [], submitLabel = "Save", kind = "primary
       el("div", { class: "actions" }, cancel, el("button", { type: "submit", class: `btn ${kind}`, "data-testid": "dialog-submit" }, submitLabel)));
     const dlg = el("dialog", { "aria-labelledby": titleId, "data-testid": testid }, form);
     let done = false;
+    /** @param {unknown} value */
     function finish(value) {
       if (done) return;
       done = true;
@@ -116,12 +193,17 @@ export function dialog({ title, body = [], submitLabel = "Save", kind = "primary
     });
     document.body.append(dlg);
     dlg.showModal();
-    const first = form.querySelector("input, select");
-    (first ?? form.querySelector("button[type=submit]")).focus();
+    /** @type {HTMLElement | null} */
+    const first = form.querySelector("input, select") ?? form.querySelector("button[type=submit]");
+    first?.focus();
   });
 }
 
-/** Asks for confirmation; resolves true when confirmed (after `action` succeeded, if given). */
+/**
+ * Asks for confirmation; resolves true when confirmed (after `action` succeeded, if given).
+ * @param {{title: string, message: string, confirmLabel?: string, action?: () => Promise<unknown>, testid?: string}} spec
+ * @returns {Promise<boolean>}
+ */
 export function confirm({ title, message, confirmLabel = "Delete", action, testid }) {
   return dialog({
     title,
@@ -139,14 +221,15 @@ export function confirm({ title, message, confirmLabel = "Delete", action, testi
 /**
  * Shows a freshly issued API key once: the key, a copy button, and how to use it with the
  * Argilla Python client.
+ * @param {{key: string, username: string, workspace: string, heading?: string}} spec
  */
 export function oneTimeKey({ key, username, workspace, heading = "New API key" }) {
   const keyBox = el("code", { class: "key", tabindex: "0", "aria-label": `API key of ${username}`, "data-testid": "one-time-key" }, key);
   const select = () => {
     const range = document.createRange();
     range.selectNodeContents(keyBox);
-    getSelection().removeAllRanges();
-    getSelection().addRange(range);
+    getSelection()?.removeAllRanges();
+    getSelection()?.addRange(range);
   };
   keyBox.addEventListener("focus", select);
   const status = el("span", { class: "copy-status", "aria-live": "polite" });
@@ -180,7 +263,10 @@ export function oneTimeKey({ key, username, workspace, heading = "New API key" }
     el("p", { class: "hint" }, "Or send it in the ", el("code", {}, "X-Argilla-Api-Key"), " header of HTTP requests."));
 }
 
-/** "2023-03-16T11:11:59.871532" (naive UTC) → a short local date and time. */
+/**
+ * "2023-03-16T11:11:59.871532" (naive UTC) → a short local date and time.
+ * @param {unknown} ts
+ */
 export function formatTime(ts) {
   if (typeof ts !== "string") return "";
   const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(ts) ? ts : `${ts}Z`);

@@ -82,7 +82,8 @@ pub fn build() -> Result<()> {
     report_size(&pkg.join(format!("web/{WASM_NAME}_bg.wasm")))
 }
 
-/// Runs the package's parity tests under `node --test`.
+/// Runs the package's parity tests under `node --test`, then type-checks the web app against
+/// the declarations just built (`webapp::typecheck`).
 pub fn test() -> Result<()> {
     let root = repo_root();
     if !package_dir().join("node/index.mjs").exists() {
@@ -97,7 +98,8 @@ pub fn test() -> Result<()> {
     run(Command::new("node")
         .arg("--test")
         .args(&files)
-        .current_dir(&root))
+        .current_dir(&root))?;
+    crate::webapp::typecheck()
 }
 
 /// The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.

@@ -1,10 +1,15 @@
+// @ts-check
 // The audit log (admins): GET /api/audit, newest first, a page at a time.
 
 import { el, replace } from "../dom.js";
 import { busy, button, errorBox, formatTime, messageSlot, table } from "../ui.js";
 
+/** @typedef {import("../main.js").Render} Render */
+/** @typedef {import("../api.js").AuditEntry} AuditEntry */
+
 const PAGE = 50;
 
+/** @type {Record<string, string>} */
 const ACTIONS = {
   "user.create": "created user",
   "user.update": "updated user",
@@ -18,15 +23,22 @@ const ACTIONS = {
   "workspace.member.remove": "removed a member from",
 };
 
+/**
+ * @param {Render} app
+ * @param {HTMLElement} main
+ */
 export async function render(app, main) {
+  /** @type {AuditEntry[]} */
   const entries = [];
-  const messages = messageSlot();
+  const messages = messageSlot("audit-messages");
   const body = el("div");
   const more = button("Show older entries", () => load(), { testid: "audit-more" });
   const pager = el("div", { class: "actions start" }, more);
 
   async function load() {
+    messages.clear();
     try {
+      /** @type {{items?: AuditEntry[]}} */
       const page = await busy(pager, () => app.api("GET", `/api/audit?limit=${PAGE}&offset=${entries.length}`));
       const items = Array.isArray(page?.items) ? page.items : [];
       entries.push(...items);
@@ -56,7 +68,6 @@ export async function render(app, main) {
   replace(main,
     el("h1", {}, "Audit log"),
     el("p", { class: "muted" }, "Who changed what, newest first. Entries cannot be edited or removed."),
-    messages,
-    el("section", { class: "card" }, body, pager));
+    el("section", { class: "card", "data-testid": "audit-card" }, messages, body, pager));
   await load();
 }

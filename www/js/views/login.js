@@ -1,12 +1,19 @@
+// @ts-check
 // Sign in: POST /api/security/token with the username and password (form-encoded).
 
+import { ApiError } from "../api.js";
 import { el, replace } from "../dom.js";
 import { busy, errorBox, field, messageSlot, notice } from "../ui.js";
 
+/**
+ * @param {{signIn: (username: string, password: string) => Promise<void>}} app
+ * @param {HTMLElement} main
+ * @param {string} [message] shown above the button, e.g. why the session ended
+ */
 export function render(app, main, message) {
   const username = field({ label: "Username", name: "username", required: true, autocomplete: "username" });
   const password = field({ label: "Password", name: "password", type: "password", required: true, autocomplete: "current-password" });
-  const messages = messageSlot();
+  const messages = messageSlot("login-messages");
   if (message) messages.show(notice(message, "info"));
   const form = el("form", { class: "stack", "data-testid": "login-form", novalidate: true },
     username, password, messages,
@@ -25,7 +32,7 @@ export function render(app, main, message) {
       await busy(form, () => app.signIn(u, p));
     } catch (err) {
       password.input.value = "";
-      if (err.status === 401) {
+      if (err instanceof ApiError && err.status === 401) {
         messages.show(errorBox({ message: "Wrong username or password." }));
       } else {
         messages.show(errorBox(err));
