@@ -26,8 +26,6 @@ pub mod platform;
 pub mod rules;
 #[cfg(feature = "engine")]
 pub mod store;
-#[cfg(feature = "store-suite")]
-pub mod store_suite;
 #[cfg(feature = "engine")]
 pub mod timestamp;
 

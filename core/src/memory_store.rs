@@ -139,22 +139,28 @@ impl Directory for MemoryStore {
             .collect())
     }
 
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+    async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User> {
         let mut s = self.lock()?;
         // Work on a copy so a failure halfway leaves nothing behind.
         let mut next = s.clone();
         let user = next.insert_user(new)?;
+        next.audit.extend(audit);
         *s = next;
         Ok(user)
     }
 
-    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+    async fn create_users(
+        &self,
+        batch: Vec<NewUser>,
+        audit: Vec<AuditEntry>,
+    ) -> StoreResult<Vec<User>> {
         let mut s = self.lock()?;
         let mut next = s.clone();
         let mut created = Vec::with_capacity(batch.len());
         for new in batch {
             created.push(next.insert_user(new)?);
         }
+        next.audit.extend(audit);
         *s = next;
         Ok(created)
     }
@@ -178,10 +184,11 @@ impl Directory for MemoryStore {
             s.by_key.insert(stored.api_key_digest, stored.id);
         }
         s.users.insert(stored.id, stored.clone());
+        s.audit.extend(edit.audit_entry(&old, &stored));
         Ok(stored)
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEntry>) -> StoreResult<User> {
         let mut s = self.lock()?;
         let Some(user) = s.users.get(&id).cloned() else {
             return Err(StoreError::UserNotFound(id));
@@ -193,6 +200,7 @@ impl Directory for MemoryStore {
         s.by_username.remove(&user.username);
         s.by_key.remove(&user.api_key_digest);
         s.memberships.retain(|(_, u)| *u != id);
+        s.audit.extend(audit);
         Ok(user)
     }
 
@@ -217,7 +225,11 @@ impl Directory for MemoryStore {
             .cloned())
     }
 
-    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+    async fn create_workspace(
+        &self,
+        workspace: Workspace,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         let mut s = self.lock()?;
         if s.by_workspace_name.contains_key(&workspace.name) {
             return Err(StoreError::WorkspaceNameTaken(workspace.name));
@@ -226,10 +238,15 @@ impl Directory for MemoryStore {
             .insert(workspace.name.clone(), workspace.id);
         s.workspace_order.push(workspace.id);
         s.workspaces.insert(workspace.id, workspace.clone());
+        s.audit.extend(audit);
         Ok(workspace)
     }
 
-    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+    async fn delete_workspace(
+        &self,
+        id: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         let mut s = self.lock()?;
         let Some(ws) = s.workspaces.remove(&id) else {
             return Err(StoreError::WorkspaceNotFound(id));
@@ -237,6 +254,7 @@ impl Directory for MemoryStore {
         s.workspace_order.retain(|w| *w != id);
         s.by_workspace_name.remove(&ws.name);
         s.memberships.retain(|(w, _)| *w != id);
+        s.audit.extend(audit);
         Ok(ws)
     }
 
@@ -260,7 +278,13 @@ impl Directory for MemoryStore {
             .collect())
     }
 
-    async fn add_member(&self, workspace: Uuid, user: Uuid, _at: Timestamp) -> StoreResult<()> {
+    async fn add_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        _at: Timestamp,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         let mut s = self.lock()?;
         if !s.workspaces.contains_key(&workspace) {
             return Err(StoreError::WorkspaceNotFound(workspace));
@@ -272,16 +296,23 @@ impl Directory for MemoryStore {
             return Err(StoreError::AlreadyMember { workspace, user });
         }
         s.memberships.push((workspace, user));
+        s.audit.extend(audit);
         Ok(())
     }
 
-    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn remove_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         let mut s = self.lock()?;
         let before = s.memberships.len();
         s.memberships.retain(|m| *m != (workspace, user));
         if s.memberships.len() == before {
             return Err(StoreError::NotMember { workspace, user });
         }
+        s.audit.extend(audit);
         Ok(())
     }
 }
@@ -327,7 +358,7 @@ impl LoginThrottle for MemoryStore {
         s.login_failures
             .retain(|_, rec| !rules::failures_forgettable(rec, &window));
         let rec = s.login_failures.entry(username.to_string()).or_default();
-        *rec = rec.after_failure(window.now, window.window_secs);
+        *rec = rules::next_failures(*rec, &window);
         Ok(*rec)
     }
 

@@ -80,6 +80,18 @@ pub fn failures_forgettable(record: &LoginFailures, window: &FailureWindow) -> b
         .is_none_or(|last| last < window.forget_before)
 }
 
+/// The record a store keeps after one more failure: a forgettable record counts as none (so
+/// retention is the same rule whether the store has deleted it yet or not), then
+/// [`LoginFailures::after_failure`].
+pub fn next_failures(current: LoginFailures, window: &FailureWindow) -> LoginFailures {
+    let kept = if failures_forgettable(&current, window) {
+        LoginFailures::default()
+    } else {
+        current
+    };
+    kept.after_failure(window.now, window.window_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -498,6 +498,34 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
     Ok(user)
 }
 
+/// Writes audit entries inside `tx`: with the change they record, so both commit or neither.
+fn insert_audit(
+    tx: &Transaction<'_>,
+    entries: impl IntoIterator<Item = AuditEntry>,
+) -> StoreResult<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (id, at, actor_id, actor, action, target_type, target_id, \
+             target_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(backend)?;
+    for entry in entries {
+        stmt.execute(rusqlite::params![
+            entry.id.to_string(),
+            entry.at.micros(),
+            entry.actor_id.map(|id| id.to_string()),
+            entry.actor,
+            entry.action,
+            entry.target_type,
+            entry.target_id.to_string(),
+            entry.target_name,
+            entry.detail,
+        ])
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The trait
 
@@ -554,16 +582,26 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        self.write(move |tx| insert_user(tx, new)).await
+    async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User> {
+        self.write(move |tx| {
+            let user = insert_user(tx, new)?;
+            insert_audit(tx, audit)?;
+            Ok(user)
+        })
+        .await
     }
 
-    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
+    async fn create_users(
+        &self,
+        batch: Vec<NewUser>,
+        audit: Vec<AuditEntry>,
+    ) -> StoreResult<Vec<User>> {
         self.write(move |tx| {
             let mut created = Vec::with_capacity(batch.len());
             for new in batch {
                 created.push(insert_user(tx, new)?);
             }
+            insert_audit(tx, audit)?;
             Ok(created)
         })
         .await
@@ -611,12 +649,13 @@ impl Directory for SqliteStore {
                     _ => backend(e),
                 });
             }
+            insert_audit(tx, edit.audit_entry(&old, &stored))?;
             Ok(stored)
         })
         .await
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEntry>) -> StoreResult<User> {
         self.write(move |tx| {
             let Some(user) = user_by_id(tx, id)? else {
                 return Err(StoreError::UserNotFound(id));
@@ -628,6 +667,7 @@ impl Directory for SqliteStore {
             tx.prepare_cached("DELETE FROM users WHERE id = ?1")
                 .and_then(|mut stmt| stmt.execute([id.to_string()]))
                 .map_err(backend)?;
+            insert_audit(tx, audit)?;
             Ok(user)
         })
         .await
@@ -659,7 +699,11 @@ impl Directory for SqliteStore {
             .await
     }
 
-    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+    async fn create_workspace(
+        &self,
+        workspace: Workspace,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         self.write(move |tx| {
             let inserted = tx
                 .prepare_cached(
@@ -675,7 +719,10 @@ impl Directory for SqliteStore {
                     ])
                 });
             match inserted {
-                Ok(_) => Ok(workspace),
+                Ok(_) => {
+                    insert_audit(tx, audit)?;
+                    Ok(workspace)
+                }
                 Err(e) if unique_violation(&e) == Some("workspaces.name") => {
                     Err(StoreError::WorkspaceNameTaken(workspace.name))
                 }
@@ -685,7 +732,11 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+    async fn delete_workspace(
+        &self,
+        id: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         self.write(move |tx| {
             let Some(ws) = workspace_where(tx, WORKSPACE_BY_ID, &id.to_string())? else {
                 return Err(StoreError::WorkspaceNotFound(id));
@@ -693,6 +744,7 @@ impl Directory for SqliteStore {
             tx.prepare_cached("DELETE FROM workspaces WHERE id = ?1")
                 .and_then(|mut stmt| stmt.execute([id.to_string()]))
                 .map_err(backend)?;
+            insert_audit(tx, audit)?;
             Ok(ws)
         })
         .await
@@ -735,7 +787,13 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
+    async fn add_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        at: Timestamp,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let ws_seq = seq_of(tx, "SELECT seq FROM workspaces WHERE id = ?1", workspace)?
                 .ok_or(StoreError::WorkspaceNotFound(workspace))?;
@@ -750,7 +808,7 @@ impl Directory for SqliteStore {
                     stmt.execute(rusqlite::params![ws_seq, user_seq, at.micros()])
                 });
             match inserted {
-                Ok(_) => Ok(()),
+                Ok(_) => insert_audit(tx, audit),
                 Err(e) if unique_violation(&e).is_some() => {
                     Err(StoreError::AlreadyMember { workspace, user })
                 }
@@ -760,7 +818,12 @@ impl Directory for SqliteStore {
         .await
     }
 
-    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn remove_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let removed = tx
                 .prepare_cached(
@@ -773,7 +836,7 @@ impl Directory for SqliteStore {
             if removed == 0 {
                 return Err(StoreError::NotMember { workspace, user });
             }
-            Ok(())
+            insert_audit(tx, audit)
         })
         .await
     }
@@ -782,28 +845,7 @@ impl Directory for SqliteStore {
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO audit_log (id, at, actor_id, actor, action, target_type, target_id, \
-                 target_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(rusqlite::params![
-                    entry.id.to_string(),
-                    entry.at.micros(),
-                    entry.actor_id.map(|id| id.to_string()),
-                    entry.actor,
-                    entry.action,
-                    entry.target_type,
-                    entry.target_id.to_string(),
-                    entry.target_name,
-                    entry.detail,
-                ])
-            })
-            .map_err(backend)?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| insert_audit(tx, Some(entry))).await
     }
 
     async fn audit(&self, limit: u32, offset: u32) -> StoreResult<Vec<AuditEntry>> {
@@ -862,7 +904,7 @@ impl LoginThrottle for SqliteStore {
                 .and_then(|mut stmt| stmt.query_row([&username], failures_from_row).optional())
                 .map_err(backend)?
                 .unwrap_or_default();
-            let next = current.after_failure(window.now, window.window_secs);
+            let next = rules::next_failures(current, &window);
             tx.prepare_cached(
                 "INSERT INTO login_failures (username, count, first_at, last_at) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (username) DO UPDATE SET \

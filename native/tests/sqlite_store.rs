@@ -139,7 +139,7 @@ async fn usernames_stay_unique_across_processes_racing() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
             store
-                .create_user(new_user("racer", Role::Annotator, &["team"]))
+                .create_user(new_user("racer", Role::Annotator, &["team"]), None)
                 .await
         }));
     }
@@ -172,7 +172,9 @@ async fn workspace_names_stay_unique_under_concurrency() {
     for i in 0..16 {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
-            store.create_workspace(workspace("contested", i)).await
+            store
+                .create_workspace(workspace("contested", i), None)
+                .await
         }));
     }
     let mut ok = 0;
@@ -191,7 +193,7 @@ async fn a_failed_import_writes_nothing() {
     let db = fresh_db();
     let (store, _) = SqliteStore::open(&db).unwrap();
     store
-        .create_user(new_user("existing", Role::Admin, &[]))
+        .create_user(new_user("existing", Role::Admin, &[]), None)
         .await
         .unwrap();
     let batch = vec![
@@ -199,7 +201,7 @@ async fn a_failed_import_writes_nothing() {
         new_user("second", Role::Admin, &[]),
         new_user("existing", Role::Annotator, &[]),
     ];
-    let err = store.create_users(batch).await.unwrap_err();
+    let err = store.create_users(batch, Vec::new()).await.unwrap_err();
     assert_eq!(err, StoreError::UsernameTaken("existing".into()));
     assert_eq!(store.user_count().await.unwrap(), 1);
     let names: Vec<String> = store
@@ -216,7 +218,7 @@ async fn a_failed_import_writes_nothing() {
         new_user("dup", Role::Annotator, &[]),
         new_user("dup", Role::Annotator, &[]),
     ];
-    assert!(store.create_users(repeated).await.is_err());
+    assert!(store.create_users(repeated, Vec::new()).await.is_err());
     assert_eq!(store.user_count().await.unwrap(), 1);
 }
 
@@ -274,7 +276,7 @@ async fn the_last_admin_survives_concurrent_deletes() {
     for name in ["a1", "a2", "a3"] {
         ids.push(
             store
-                .create_user(new_user(name, Role::Admin, &[]))
+                .create_user(new_user(name, Role::Admin, &[]), None)
                 .await
                 .unwrap()
                 .id,
@@ -284,7 +286,7 @@ async fn the_last_admin_survives_concurrent_deletes() {
         .iter()
         .map(|id| {
             let (store, id) = (store.clone(), *id);
-            tokio::spawn(async move { store.delete_user(id).await })
+            tokio::spawn(async move { store.delete_user(id, None).await })
         })
         .collect();
     let mut last_admin_refusals = 0;
@@ -314,16 +316,16 @@ async fn deleting_cascades_to_memberships() {
     let db = fresh_db();
     let (store, _) = SqliteStore::open(&db).unwrap();
     store
-        .create_user(new_user("admin", Role::Admin, &[]))
+        .create_user(new_user("admin", Role::Admin, &[]), None)
         .await
         .unwrap();
     let ann = store
-        .create_user(new_user("ann", Role::Annotator, &["team"]))
+        .create_user(new_user("ann", Role::Annotator, &["team"]), None)
         .await
         .unwrap();
     let team = store.workspace_by_name("team").await.unwrap().unwrap();
     assert_eq!(store.members_of(team.id).await.unwrap().len(), 1);
-    store.delete_workspace(team.id).await.unwrap();
+    store.delete_workspace(team.id, None).await.unwrap();
     let left: Vec<String> = store
         .workspaces_of(ann.id)
         .await
@@ -332,7 +334,7 @@ async fn deleting_cascades_to_memberships() {
         .map(|w| w.name)
         .collect();
     assert_eq!(left, ["ann"]);
-    store.delete_user(ann.id).await.unwrap();
+    store.delete_user(ann.id, None).await.unwrap();
     // The personal workspace stays; its memberships go.
     let personal = store.workspace_by_name("ann").await.unwrap().unwrap();
     assert!(store.members_of(personal.id).await.unwrap().is_empty());

@@ -1,10 +1,11 @@
-//! Core's generic store suite (`workgate_core::store_suite`) against the SQLite store: one test
-//! per case, each on a fresh database file, on a multi-threaded runtime (the server's).
+//! The generic store suite (`workgate-store-suite`) against the SQLite store: one test per case,
+//! each on a fresh database file, on a multi-threaded runtime (the server's), where the
+//! concurrency cases race for real on the blocking pool; and every planted fault, caught on
+//! SQLite too.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use workgate::SqliteStore;
 use workgate_core::Stores;
@@ -25,8 +26,14 @@ async fn fresh_store() -> Stores {
 }
 
 mod sqlite {
-    workgate_core::store_suite_tests!(
+    workgate_store_suite::store_suite_tests!(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         make = super::fresh_store
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_planted_fault_is_caught_on_sqlite() {
+    let problems = workgate_store_suite::faults::check_each_fault(fresh_store).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -45,6 +45,8 @@ enum Task {
         #[arg(long, default_value = ".state/worker")]
         state: PathBuf,
     },
+    /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
+    WorkerStoreSuite,
     /// Build the browser package (www/pkg for the web, wasm/browser/pkg for Node).
     BuildWeb,
     /// Benchmark the native server with a load generator.
@@ -58,6 +60,11 @@ fn main() {
         Task::Test => test::all(),
         Task::Serve { args } => native::serve(&args),
         Task::WorkerDev { port, state } => worker::dev(port, &state),
+        Task::WorkerStoreSuite => {
+            let scratch = process::repo_root().join("target/xtask-worker-store-suite");
+            let _ = std::fs::remove_dir_all(&scratch);
+            tools::setup().and_then(|()| worker::store_suite(&scratch))
+        }
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
     };

@@ -147,7 +147,8 @@ fn start(script: &str, state: &Path, vars: &[&str]) -> Result<Server> {
     Ok(server)
 }
 
-/// Core's generic store suite inside workerd, against local KV and Durable Objects: builds
+/// The generic store suite (`workgate-store-suite`) inside workerd, against local KV and
+/// Durable Objects, then its planted-fault check there: builds
 /// the Worker with the `store-suite` feature (into build-store-suite/, so the normal bundle
 /// stays as it is), serves it with `WORKGATE_STORE_SUITE=1`, and reads the report from
 /// `GET /api/_store_suite`.
@@ -176,6 +177,27 @@ pub fn store_suite(state: &Path) -> Result<()> {
     );
     if results.is_empty() || !failed.is_empty() {
         bail!("the store suite failed on the KV store");
+    }
+    // Every planted fault must be caught on these stores too.
+    let answer = http_get(&server.base_url, "/api/_store_suite?faults=1")?;
+    let answer: serde_json::Value =
+        serde_json::from_str(&answer).context("the fault check's answer is not JSON")?;
+    let Some(problems) = answer["problems"].as_array() else {
+        bail!("the fault check answered no problem list: {answer}");
+    };
+    for p in problems {
+        eprintln!("FAULT NOT CAUGHT: {p}");
+    }
+    eprintln!(
+        "planted faults in workerd: {}",
+        if problems.is_empty() {
+            "every one caught"
+        } else {
+            "some not caught"
+        }
+    );
+    if !problems.is_empty() {
+        bail!("the store suite missed planted faults on the KV store");
     }
     Ok(())
 }

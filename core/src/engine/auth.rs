@@ -432,6 +432,13 @@ impl Engine {
                 ..current.clone()
             })
         });
+        let entry = self.audit_entry(
+            Some(&caller.user),
+            "user.password.change",
+            AuditTarget::User(&caller.user),
+            None,
+        );
+        let edit = edit.audited(entry, |_, _| None);
         let updated = match self
             .stores
             .directory
@@ -444,13 +451,6 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
-        self.record(
-            Some(&caller.user),
-            "user.password.change",
-            AuditTarget::User(&updated),
-            None,
-        )
-        .await;
         ok(&self.user_out(&updated, Some(caller), None).await?)
     }
 }

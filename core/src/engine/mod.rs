@@ -263,20 +263,20 @@ impl Engine {
         Ok(Subject::new(user.username.clone(), user.role, workspaces))
     }
 
-    /// Appends an audit entry for a change that has happened. A failure to append does not
-    /// undo or fail the change (see ARCHITECTURE.md, "Audit log").
-    pub(crate) async fn record(
+    /// The audit entry for a change, which the store writes with it (see `store::Directory`,
+    /// "Audit with the change").
+    pub(crate) fn audit_entry(
         &self,
         actor: Option<&User>,
         action: &str,
         target: AuditTarget<'_>,
         detail: Option<String>,
-    ) {
+    ) -> AuditEntry {
         let (target_type, target_id, target_name) = match target {
             AuditTarget::User(u) => ("User", u.id, u.username.clone()),
             AuditTarget::Workspace(w) => ("Workspace", w.id, w.name.clone()),
         };
-        let entry = AuditEntry {
+        AuditEntry {
             id: self.new_id(),
             at: self.platform.now(),
             actor_id: actor.map(|a| a.id),
@@ -286,8 +286,7 @@ impl Engine {
             target_id,
             target_name,
             detail,
-        };
-        let _ = self.stores.audit.append_audit(entry).await;
+        }
     }
 }
 

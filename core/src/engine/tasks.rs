@@ -403,17 +403,18 @@ impl Engine {
             };
             batch.push(self.new_user(draft, now));
         }
-        let users = self.stores.directory.create_users(batch).await?;
-        for user in &users {
-            self.record(
-                None,
-                "user.create",
-                AuditTarget::User(user),
-                Some("users migrate".into()),
-            )
-            .await;
-        }
-        Ok(users)
+        let entries = batch
+            .iter()
+            .map(|new| {
+                self.audit_entry(
+                    None,
+                    "user.create",
+                    AuditTarget::User(&new.user),
+                    Some("users migrate".into()),
+                )
+            })
+            .collect();
+        Ok(self.stores.directory.create_users(batch, entries).await?)
     }
 
     async fn task_hash(&self, password: &str) -> Result<String, TaskError> {
@@ -429,14 +430,13 @@ impl Engine {
     ) -> Result<CreatedUser, TaskError> {
         let new = self.new_user(draft, self.platform.now());
         let workspaces = new.workspaces.iter().map(|w| w.name.clone()).collect();
-        let user = self.stores.directory.create_user(new).await?;
-        self.record(
+        let entry = self.audit_entry(
             None,
             "user.create",
-            AuditTarget::User(&user),
-            Some(format!("role={}", user.role)),
-        )
-        .await;
+            AuditTarget::User(&new.user),
+            Some(format!("role={}", new.user.role)),
+        );
+        let user = self.stores.directory.create_user(new, Some(entry)).await?;
         Ok(CreatedUser {
             user,
             api_key,

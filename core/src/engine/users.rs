@@ -121,18 +121,14 @@ impl Engine {
             disabled: false,
             workspaces: Vec::new(),
         };
-        let user = self
-            .stores
-            .directory
-            .create_user(self.new_user(draft, self.platform.now()))
-            .await?;
-        self.record(
+        let new = self.new_user(draft, self.platform.now());
+        let entry = self.audit_entry(
             Some(&caller.user),
             "user.create",
-            AuditTarget::User(&user),
-            Some(format!("role={}", user.role)),
-        )
-        .await;
+            AuditTarget::User(&new.user),
+            Some(format!("role={}", new.user.role)),
+        );
+        let user = self.stores.directory.create_user(new, Some(entry)).await?;
         ok(&self.user_out(&user, Some(caller), Some(&api_key)).await?)
     }
 
@@ -193,24 +189,14 @@ impl Engine {
         if edit.apply(&old)? == old {
             return ok(&self.user_out(&old, Some(caller), None).await?);
         }
-        let user = self.stores.directory.update_user(old.id, edit).await?;
-        let mut changes = Vec::new();
-        if old.role != user.role {
-            changes.push(format!("role={}", user.role));
-        }
-        if old.disabled != user.disabled {
-            changes.push(format!("disabled={}", user.disabled));
-        }
-        if old.first_name != user.first_name || old.last_name != user.last_name {
-            changes.push("names".to_string());
-        }
-        self.record(
+        let entry = self.audit_entry(
             Some(&caller.user),
             "user.update",
-            AuditTarget::User(&user),
-            Some(changes.join(",")),
-        )
-        .await;
+            AuditTarget::User(&old),
+            None,
+        );
+        let edit = edit.audited(entry, update_detail);
+        let user = self.stores.directory.update_user(old.id, edit).await?;
         ok(&self.user_out(&user, Some(caller), None).await?)
     }
 
@@ -230,14 +216,13 @@ impl Engine {
             &Resource::User(&user.username),
         )?;
         let out = self.user_out(&user, Some(caller), None).await?;
-        let deleted = self.stores.directory.delete_user(id).await?;
-        self.record(
+        let entry = self.audit_entry(
             Some(&caller.user),
             "user.delete",
-            AuditTarget::User(&deleted),
+            AuditTarget::User(&user),
             None,
-        )
-        .await;
+        );
+        self.stores.directory.delete_user(id, Some(entry)).await?;
         ok(&out)
     }
 
@@ -276,14 +261,14 @@ impl Engine {
                 ..current.clone()
             })
         });
-        let updated = self.stores.directory.update_user(user.id, edit).await?;
-        self.record(
+        let entry = self.audit_entry(
             Some(&caller.user),
             "user.api_key.rotate",
-            AuditTarget::User(&updated),
+            AuditTarget::User(&user),
             None,
-        )
-        .await;
+        );
+        let edit = edit.audited(entry, |_, _| None);
+        let updated = self.stores.directory.update_user(user.id, edit).await?;
         ok(&self
             .user_out(&updated, Some(caller), Some(&api_key))
             .await?)
@@ -330,18 +315,18 @@ impl Engine {
                 ..current.clone()
             })
         });
+        let entry = self.audit_entry(
+            Some(&caller.user),
+            "user.password.reset",
+            AuditTarget::User(&user),
+            None,
+        );
+        let edit = edit.audited(entry, |_, _| None);
         let updated = self.stores.directory.update_user(user.id, edit).await?;
         self.stores
             .throttle
             .clear_login_failures(&updated.username)
             .await?;
-        self.record(
-            Some(&caller.user),
-            "user.password.reset",
-            AuditTarget::User(&updated),
-            None,
-        )
-        .await;
         ok(&self.user_out(&updated, Some(caller), None).await?)
     }
 
@@ -476,3 +461,18 @@ pub(super) const AUDIT_LOG: Endpoint = Endpoint {
         Answer::Schema("AuditLog"),
     )
 };
+
+/// The detail of a `user.update` entry: what changed.
+fn update_detail(before: &User, after: &User) -> Option<String> {
+    let mut changes = Vec::new();
+    if before.role != after.role {
+        changes.push(format!("role={}", after.role));
+    }
+    if before.disabled != after.disabled {
+        changes.push(format!("disabled={}", after.disabled));
+    }
+    if before.first_name != after.first_name || before.last_name != after.last_name {
+        changes.push("names".to_string());
+    }
+    Some(changes.join(","))
+}

@@ -83,23 +83,23 @@ impl Engine {
             &Resource::Instance,
         )?;
         let now = self.platform.now();
+        let new = Workspace {
+            id: self.new_id(),
+            name,
+            inserted_at: now,
+            updated_at: now,
+        };
+        let entry = self.audit_entry(
+            Some(&caller.user),
+            "workspace.create",
+            AuditTarget::Workspace(&new),
+            None,
+        );
         let workspace = self
             .stores
             .directory
-            .create_workspace(Workspace {
-                id: self.new_id(),
-                name,
-                inserted_at: now,
-                updated_at: now,
-            })
+            .create_workspace(new, Some(entry))
             .await?;
-        self.record(
-            Some(&caller.user),
-            "workspace.create",
-            AuditTarget::Workspace(&workspace),
-            None,
-        )
-        .await;
         ok(&WorkspaceOut::from(&workspace))
     }
 
@@ -126,14 +126,17 @@ impl Engine {
                 workspace.name
             )));
         }
-        let deleted = self.stores.directory.delete_workspace(id).await?;
-        self.record(
+        let entry = self.audit_entry(
             Some(&caller.user),
             "workspace.delete",
-            AuditTarget::Workspace(&deleted),
+            AuditTarget::Workspace(&workspace),
             None,
-        )
-        .await;
+        );
+        let deleted = self
+            .stores
+            .directory
+            .delete_workspace(id, Some(entry))
+            .await?;
         ok(&WorkspaceOut::from(&deleted))
     }
 
@@ -173,10 +176,16 @@ impl Engine {
         let Some(user) = self.stores.directory.user_by_id(user_id).await? else {
             return Err(ApiError::user_not_found(user_id));
         };
+        let entry = self.audit_entry(
+            Some(&caller.user),
+            "workspace.member.add",
+            AuditTarget::Workspace(&workspace),
+            Some(format!("user={}", user.username)),
+        );
         match self
             .stores
             .directory
-            .add_member(workspace.id, user.id, self.platform.now())
+            .add_member(workspace.id, user.id, self.platform.now(), Some(entry))
             .await
         {
             Ok(()) => {}
@@ -188,13 +197,6 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
-        self.record(
-            Some(&caller.user),
-            "workspace.member.add",
-            AuditTarget::Workspace(&workspace),
-            Some(format!("user={}", user.username)),
-        )
-        .await;
         ok(&self.user_out(&user, Some(caller), None).await?)
     }
 
@@ -227,18 +229,22 @@ impl Engine {
             Action::RemoveMember,
             &Resource::Workspace(&workspace.name),
         )?;
-        match self.stores.directory.remove_member(ws_id, user_id).await {
-            Ok(()) => {}
-            Err(StoreError::NotMember { .. }) => return Err(ApiError::user_not_found(user_id)),
-            Err(e) => return Err(e.into()),
-        }
-        self.record(
+        let entry = self.audit_entry(
             Some(&caller.user),
             "workspace.member.remove",
             AuditTarget::Workspace(&workspace),
             Some(format!("user={}", user.username)),
-        )
-        .await;
+        );
+        match self
+            .stores
+            .directory
+            .remove_member(ws_id, user_id, Some(entry))
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::NotMember { .. }) => return Err(ApiError::user_not_found(user_id)),
+            Err(e) => return Err(e.into()),
+        }
         ok(&self.user_out(&user, Some(caller), None).await?)
     }
 }

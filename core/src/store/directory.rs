@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{StoreResult, ThreadSafe};
 use crate::credentials::ApiKeyDigest;
-use crate::domain::{NewUser, User, Workspace};
+use crate::domain::{AuditEntry, NewUser, User, Workspace};
 use crate::timestamp::Timestamp;
 
 /// A change to one user, which the store applies to the user's *current* record inside its
@@ -18,14 +18,61 @@ use crate::timestamp::Timestamp;
 /// only compute. It can refuse with an error (e.g. [`super::StoreError::Stale`]), which the
 /// store returns unchanged, having written nothing.
 #[derive(Clone)]
-pub struct UserEdit(Arc<EditFn>);
+pub struct UserEdit {
+    edit: Arc<EditFn>,
+    audit: Option<(AuditEntry, DetailFn)>,
+}
+
+/// The detail of an edit's audit entry, from the record before and after.
+pub type DetailFn = fn(&User, &User) -> Option<String>;
 
 /// What a [`UserEdit`] runs: the current record in, the edited record (or a refusal) out.
 type EditFn = dyn Fn(&User) -> StoreResult<User> + Send + Sync;
 
 impl UserEdit {
     pub fn new(edit: impl Fn(&User) -> StoreResult<User> + Send + Sync + 'static) -> Self {
-        UserEdit(Arc::new(edit))
+        UserEdit {
+            edit: Arc::new(edit),
+            audit: None,
+        }
+    }
+
+    /// The same edit, recorded in the audit log with the change (when it changes anything):
+    /// `entry` with its detail from `detail(before, after)`.
+    pub fn audited(self, entry: AuditEntry, detail: DetailFn) -> Self {
+        UserEdit {
+            audit: Some((entry, detail)),
+            ..self
+        }
+    }
+
+    /// The same edit followed by `after`, with the same audit entry (for wrappers that adjust
+    /// what a store writes).
+    pub fn and_then(self, after: impl Fn(User) -> User + Send + Sync + 'static) -> Self {
+        let first = self.edit.clone();
+        UserEdit {
+            edit: Arc::new(move |current| Ok(after(first(current)?))),
+            audit: self.audit,
+        }
+    }
+
+    /// The same edit with no audit entry.
+    pub fn without_audit(self) -> Self {
+        UserEdit {
+            audit: None,
+            ..self
+        }
+    }
+
+    /// The audit entry a store commits with this edit's change of `before` into `after`.
+    pub fn audit_entry(&self, before: &User, after: &User) -> Option<AuditEntry> {
+        let (entry, detail) = self.audit.as_ref()?;
+        Some(AuditEntry {
+            target_id: after.id,
+            target_name: after.username.clone(),
+            detail: detail(before, after),
+            ..entry.clone()
+        })
     }
 
     /// An edit that sets every mutable field to `user`'s (for tasks and tests that hold the
@@ -37,7 +84,7 @@ impl UserEdit {
     /// The record after the edit, with what never changes (id, username, `inserted_at`) kept
     /// from `current` whatever the edit returned.
     pub fn apply(&self, current: &User) -> StoreResult<User> {
-        let edited = (self.0)(current)?;
+        let edited = (self.edit)(current)?;
         Ok(User {
             id: current.id,
             username: current.username.clone(),
@@ -54,6 +101,12 @@ impl std::fmt::Debug for UserEdit {
 }
 
 /// Users, workspaces and memberships.
+///
+/// **Audit with the change.** Every method that changes something takes the audit entry (or
+/// entries) that records it, and writes it with the change: in the same transaction where the
+/// backend has transactions, so a change and its entry commit together or not at all; a
+/// refused change writes no entry. A backend without transactions (KV) writes the change first
+/// and the entry after, and says so where a failed append is logged.
 ///
 /// Ordering: every list is in insertion order (users and workspaces in the order they were
 /// created; members and a user's workspaces in the order the memberships were added, those of
@@ -87,22 +140,27 @@ pub trait Directory: ThreadSafe {
     /// given record (which workspaces a new user joins is core's decision,
     /// [`crate::rules::workspaces_joined_at_creation`]); the memberships are added in the order
     /// given. Returns the stored user.
-    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User>;
 
     /// Creates several users as one all-or-nothing unit (the `users migrate` task): on any
     /// error (a taken or repeated username) nothing is written. Workspaces named by several
     /// entries are created once.
-    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>>;
+    async fn create_users(
+        &self,
+        batch: Vec<NewUser>,
+        audit: Vec<AuditEntry>,
+    ) -> StoreResult<Vec<User>>;
 
     /// Applies `edit` to the current record of user `id` ([`UserEdit::apply`]) and stores the
     /// result, atomically with core's last-admin rule ([`crate::rules::an_admin_remains`]) over
-    /// the enabled admins at that moment. Writes nothing when the edit changes nothing.
+    /// the enabled admins at that moment, with the edit's audit entry
+    /// ([`UserEdit::audit_entry`]). Writes nothing when the edit changes nothing.
     /// [`super::StoreError::UserNotFound`] if it does not exist. Returns the stored user.
     async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User>;
 
     /// Deletes a user and its memberships (its personal workspace stays), atomically with
     /// core's last-admin rule. Returns the deleted user.
-    async fn delete_user(&self, id: Uuid) -> StoreResult<User>;
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEntry>) -> StoreResult<User>;
 
     // ----- workspaces -----
 
@@ -110,9 +168,14 @@ pub trait Directory: ThreadSafe {
     async fn workspace_by_id(&self, id: Uuid) -> StoreResult<Option<Workspace>>;
     async fn workspace_by_name(&self, name: &str) -> StoreResult<Option<Workspace>>;
     /// Creates a workspace; names are unique ([`super::StoreError::WorkspaceNameTaken`]).
-    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace>;
+    async fn create_workspace(
+        &self,
+        workspace: Workspace,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace>;
     /// Deletes a workspace and all its memberships, atomically. Returns it.
-    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace>;
+    async fn delete_workspace(&self, id: Uuid, audit: Option<AuditEntry>)
+    -> StoreResult<Workspace>;
 
     // ----- memberships -----
 
@@ -138,7 +201,18 @@ pub trait Directory: ThreadSafe {
     }
     /// Adds a membership; each (workspace, user) pair at most once
     /// ([`super::StoreError::AlreadyMember`]); both must exist.
-    async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()>;
+    async fn add_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        at: Timestamp,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()>;
     /// Removes a membership ([`super::StoreError::NotMember`] if there is none).
-    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()>;
+    async fn remove_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()>;
 }

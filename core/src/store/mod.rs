@@ -30,7 +30,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use audit::AuditLog;
-pub use directory::{Directory, UserEdit};
+pub use directory::{DetailFn, Directory, UserEdit};
 pub use secrets::Secrets;
 pub use throttle::{FailureWindow, LoginThrottle};
 

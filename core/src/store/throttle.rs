@@ -26,8 +26,8 @@ pub trait LoginThrottle: ThreadSafe {
     /// The failed-login record for `username` (default when none).
     async fn login_failures(&self, username: &str) -> StoreResult<LoginFailures>;
     /// Atomically records one failed login: the stored record becomes
-    /// `record.after_failure(window.now, window.window_secs)`. Concurrent failures must all be
-    /// counted. Returns the new record.
+    /// [`crate::rules::next_failures`]`(record, window)` (core's retention, then its counting
+    /// rule). Concurrent failures must all be counted. Returns the new record.
     async fn record_login_failure(
         &self,
         username: &str,

@@ -33,7 +33,7 @@ use crate::keys::{
     self, AuditRecord, FORMAT, IdRecord, MemberRecord, Stamps, UserRecord, WorkspaceRecord,
 };
 use crate::platform::WorkerPlatform;
-use crate::registry::{self, Answer, Claim, Holder, NameKind, Op};
+use crate::registry::{self, Answer, Claim, Edited, Holder, NameKind, Op};
 use crate::throttle;
 
 /// The KV binding in wrangler.toml.
@@ -42,6 +42,9 @@ pub const BINDING: &str = "WORKGATE_KV";
 /// A name reservation this old whose entity is not in KV is abandoned and may be taken over.
 /// Far longer than KV needs to propagate a write (about 60 s) and than any request runs.
 pub const RECLAIM_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// How often an edit of one user starts over after losing a race to another edit.
+const MAX_EDIT_ATTEMPTS: usize = 16;
 
 /// KV allows at most 1024 bytes of metadata per key.
 const METADATA_LIMIT: usize = 1024;
@@ -95,6 +98,80 @@ pub fn stores(env: Env, prefix: String) -> worker::Result<Stores> {
 }
 
 impl KvStore {
+    /// Appends the audit entries of a change that has happened. KV has no transactions, so the
+    /// order is: the change, then its entries (README.md, "Write order"). A failed append
+    /// cannot undo the change and does not fail it; it is logged as an error naming the entry
+    /// (action, target; never a secret), so the gap is visible in `wrangler tail`.
+    async fn append_after_change(&self, entries: impl IntoIterator<Item = AuditEntry>) {
+        for entry in entries {
+            let (action, target) = (entry.action.clone(), entry.target_id);
+            if let Err(e) = self.append_audit(entry).await {
+                worker::console_error!(
+                    "workgate: audit entry lost: {action} on {target} happened, but its entry \
+                     could not be appended: {e}"
+                );
+            }
+        }
+    }
+
+    /// The registry's view of user `claim.id` for an edit: live or not, and its latest
+    /// committed edit.
+    async fn edit_read(&self, claim: &Claim) -> StoreResult<(bool, Option<Edited>)> {
+        let op = Op::EditRead {
+            claim: claim.clone(),
+        };
+        match self.registry(&op).await? {
+            Answer::Edit { live, latest } => Ok((live, latest)),
+            other => Err(backend("registry", format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Writes a user's entity (with its API-key index first, as every write orders them).
+    async fn write_user_record(&self, record: &UserRecord) -> StoreResult<()> {
+        let user = &record.user;
+        self.put(
+            &keys::api_key(&user.api_key_digest),
+            &IdRecord {
+                v: FORMAT,
+                id: user.id,
+            },
+        )
+        .await?;
+        self.put(&keys::user(user.id), record).await
+    }
+
+    /// After writing edit `written` of a user to KV: until KV holds the latest committed edit
+    /// (another edit may have committed after ours and written before us), write that one. If
+    /// the user was deleted meanwhile, our write may have re-created its entity: take it away
+    /// again and answer not found.
+    async fn settle_user(
+        &self,
+        claim: &Claim,
+        mut written: u64,
+        record: &UserRecord,
+    ) -> StoreResult<()> {
+        for _ in 0..MAX_EDIT_ATTEMPTS {
+            let (live, latest) = self.edit_read(claim).await?;
+            if !live {
+                self.delete(&keys::user(claim.id)).await?;
+                self.delete(&keys::api_key(&record.user.api_key_digest))
+                    .await?;
+                return Err(StoreError::UserNotFound(claim.id));
+            }
+            match latest {
+                Some(latest) if latest.version != written => {
+                    self.write_user_record(&latest.record).await?;
+                    written = latest.version;
+                }
+                _ => return Ok(()),
+            }
+        }
+        Err(backend(
+            "update_user",
+            "KV did not settle on the latest edit",
+        ))
+    }
+
     /// A store whose keys and Durable Objects all live under `prefix`.
     pub fn with_prefix(env: Env, prefix: String) -> worker::Result<Self> {
         let kv = env.kv(BINDING)?;
@@ -647,81 +724,88 @@ impl Directory for KvStore {
         self.users_in_order(keys::USERS_BY_TIME).await
     }
 
-    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+    async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User> {
         let mut created = self.create_batch(vec![new]).await?;
+        self.append_after_change(audit).await;
         created
             .pop()
             .ok_or_else(|| backend("create_user", "nothing created"))
     }
 
-    async fn create_users(&self, batch: Vec<NewUser>) -> StoreResult<Vec<User>> {
-        self.create_batch(batch).await
+    async fn create_users(
+        &self,
+        batch: Vec<NewUser>,
+        audit: Vec<AuditEntry>,
+    ) -> StoreResult<Vec<User>> {
+        let created = self.create_batch(batch).await?;
+        self.append_after_change(audit).await;
+        Ok(created)
     }
 
+    /// KV has no compare-and-set, so edits of one user are serialised by the `Registry`: an
+    /// edit starts from the registry's latest committed record of the user (KV's copy may lag),
+    /// commits there only if no other edit committed meanwhile (else it starts over), and only
+    /// then writes KV, settling until KV holds the latest committed record. The last-admin rule
+    /// is applied with the commit. README.md, "Write order", has the steps.
     async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
-        let Some(old) = self.user_record(id).await? else {
+        let Some(kv_record) = self.user_record(id).await? else {
             return Err(StoreError::UserNotFound(id));
         };
-        // Applied to the record as read now (KV has no compare-and-set: README.md, "Lost
-        // updates", says what can still interleave).
-        let stored = edit.apply(&old.user)?;
-        if stored == old.user {
-            return Ok(stored);
-        }
-        // The registry decides the last-admin rule (core's, over its admin set); a demotion is
-        // recorded there first, so its admin set never holds someone who is not an admin in KV.
-        if !rules::counts_as_admin(&stored) {
-            self.set_admin(stored.id, false).await?;
-        }
-        let key_changed = old.user.api_key_digest != stored.api_key_digest;
-        if key_changed {
-            self.check_key_free(&stored.api_key_digest, stored.id)
-                .await?;
-            self.put(
-                &keys::api_key(&stored.api_key_digest),
-                &IdRecord {
-                    v: FORMAT,
-                    id: stored.id,
-                },
-            )
-            .await?;
-        }
-        self.put(
-            &keys::user(stored.id),
-            &UserRecord {
+        let claim = user_claim(&kv_record.user);
+        for _ in 0..MAX_EDIT_ATTEMPTS {
+            let (live, latest) = self.edit_read(&claim).await?;
+            if !live {
+                return Err(StoreError::UserNotFound(id));
+            }
+            let (version, base) = match latest {
+                Some(latest) => (latest.version, latest.record),
+                None => (0, kv_record.clone()),
+            };
+            let stored = edit.apply(&base.user)?;
+            if stored == base.user {
+                return Ok(stored);
+            }
+            let key_changed = base.user.api_key_digest != stored.api_key_digest;
+            if key_changed {
+                self.check_key_free(&stored.api_key_digest, stored.id)
+                    .await?;
+            }
+            let record = UserRecord {
                 v: FORMAT,
                 user: stored.clone(),
-                order: old.order,
-            },
-        )
-        .await?;
-        if key_changed {
-            // Already dead: readers check the entity's digest.
-            self.delete(&keys::api_key(&old.user.api_key_digest))
-                .await?;
-        }
-        // A `delete_user` may have run between our read and our write, and the write then
-        // re-created its entity. The registry tells: a deletion retires the username before
-        // it deletes the entity, and this confirmation comes after our write. If it came too
-        // late, undo the write (a promotion is recorded only on success).
-        let confirm = Op::Confirm {
-            claim: user_claim(&stored),
-            admin: rules::counts_as_admin(&stored),
-        };
-        match self.registry(&confirm).await? {
-            Answer::Done => Ok(stored),
-            Answer::Moved => {
-                self.delete(&keys::user(stored.id)).await?;
-                if key_changed {
-                    self.delete(&keys::api_key(&stored.api_key_digest)).await?;
-                }
-                Err(StoreError::UserNotFound(stored.id))
+                order: base.order.clone(),
+            };
+            let commit = Op::EditCommit {
+                claim: claim.clone(),
+                version,
+                record: record.clone(),
+                admin: rules::counts_as_admin(&stored),
+            };
+            let version = match self.registry(&commit).await? {
+                Answer::Committed { version } => version,
+                Answer::Conflict => continue,
+                Answer::LastAdmin => return Err(StoreError::LastAdmin),
+                Answer::Moved => return Err(StoreError::UserNotFound(id)),
+                other => return Err(backend("registry", format!("unexpected {other:?}"))),
+            };
+            self.write_user_record(&record).await?;
+            if key_changed {
+                // Already dead: readers check the entity's digest.
+                self.delete(&keys::api_key(&base.user.api_key_digest))
+                    .await?;
             }
-            other => Err(backend("registry", format!("unexpected {other:?}"))),
+            self.settle_user(&claim, version, &record).await?;
+            self.append_after_change(edit.audit_entry(&base.user, &stored))
+                .await;
+            return Ok(stored);
         }
+        Err(backend(
+            "update_user",
+            "too many concurrent edits of this user; try again",
+        ))
     }
 
-    async fn delete_user(&self, id: Uuid) -> StoreResult<User> {
+    async fn delete_user(&self, id: Uuid, audit: Option<AuditEntry>) -> StoreResult<User> {
         let Some(old) = self.user_record(id).await? else {
             return Err(StoreError::UserNotFound(id));
         };
@@ -752,6 +836,7 @@ impl Directory for KvStore {
             claims: vec![user_claim(&user)],
         };
         self.registry(&release).await?;
+        self.append_after_change(audit).await;
         Ok(user)
     }
 
@@ -773,7 +858,11 @@ impl Directory for KvStore {
             .filter(|w| w.name == name))
     }
 
-    async fn create_workspace(&self, workspace: Workspace) -> StoreResult<Workspace> {
+    async fn create_workspace(
+        &self,
+        workspace: Workspace,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         let claims = [Claim {
             kind: NameKind::Workspace,
             name: workspace.name.clone(),
@@ -787,10 +876,15 @@ impl Directory for KvStore {
             now_ms: self.now_ms(),
         };
         self.registry(&commit).await?;
+        self.append_after_change(audit).await;
         Ok(workspace)
     }
 
-    async fn delete_workspace(&self, id: Uuid) -> StoreResult<Workspace> {
+    async fn delete_workspace(
+        &self,
+        id: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Workspace> {
         let Some(old) = self.workspace_record(id).await? else {
             return Err(StoreError::WorkspaceNotFound(id));
         };
@@ -813,6 +907,7 @@ impl Directory for KvStore {
             }],
         };
         self.registry(&release).await?;
+        self.append_after_change(audit).await;
         Ok(ws)
     }
 
@@ -898,7 +993,13 @@ impl Directory for KvStore {
             .collect())
     }
 
-    async fn add_member(&self, workspace: Uuid, user: Uuid, at: Timestamp) -> StoreResult<()> {
+    async fn add_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        at: Timestamp,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         if self.workspace_record(workspace).await?.is_none() {
             return Err(StoreError::WorkspaceNotFound(workspace));
         }
@@ -927,10 +1028,16 @@ impl Directory for KvStore {
             now_ms: self.now_ms(),
         };
         self.registry(&commit).await?;
+        self.append_after_change(audit).await;
         Ok(())
     }
 
-    async fn remove_member(&self, workspace: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn remove_member(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         let Some(pair) = self
             .get::<MemberRecord>(&keys::member(workspace, user))
             .await?
@@ -939,7 +1046,9 @@ impl Directory for KvStore {
         };
         self.remove_member_keys(workspace, user, &pair.order)
             .await?;
-        self.forget_members(&[(workspace, user)]).await
+        self.forget_members(&[(workspace, user)]).await?;
+        self.append_after_change(audit).await;
+        Ok(())
     }
 }
 

@@ -120,7 +120,8 @@ async fn fetch(
     if req.path() == store_suite_route::PATH
         && config::setting(&env, config::STORE_SUITE).as_deref() == Some("1")
     {
-        return store_suite_route::run(&env).await;
+        let faults = req.url()?.query() == Some(store_suite_route::FAULTS_QUERY);
+        return store_suite_route::run(&env, faults).await;
     }
 
     let response = match into_core(&mut req).await {

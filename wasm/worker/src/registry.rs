@@ -5,20 +5,25 @@
 //! - a reservation per username, per workspace name and per membership added with
 //!   `add_member`: `{id, at_ms, committed}`;
 //! - the set of user ids known to be enabled admins (a subset of the real set, see README.md);
+//! - per edited user, its latest committed edit and version;
 //! - the generated token signing secret.
 //!
-//! Only writes that create, rename-free delete or change the role of something come here
-//! (user and workspace creation and deletion, user updates); reads never do. A Durable Object
+//! Only writes come here (user and workspace creation and deletion, user edits, memberships
+//! added with `add_member`), plus, once per isolate, the read of the generated token secret;
+//! other reads never do. A Durable Object
 //! runs one event at a time and its storage calls hold the input gate, so every operation
-//! below is atomic. A user update ends with `Confirm` and a user deletion starts with `Retire`,
-//! both on the user's username reservation, so an update that raced a deletion learns it and
-//! undoes its write (README.md, "Update against delete").
+//! below is atomic. User edits are compare-and-set here (`EditRead`, `EditCommit`: the latest
+//! committed record of each edited user and its version), so concurrent edits of one user
+//! never lose each other's changes; a user deletion starts with `Retire` on the user's username
+//! reservation, so an edit that raced a deletion learns it and undoes its write (README.md,
+//! "Update against delete").
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use worker::{DurableObject, Env, Request, Response, Result, State};
 
 use crate::durable;
+use crate::keys::UserRecord;
 
 /// The Durable Object binding in wrangler.toml.
 pub const BINDING: &str = "REGISTRY";
@@ -91,14 +96,35 @@ pub enum Op {
     /// Records whether user `id` is an enabled admin; refuses to drop the last one.
     SetAdmin { id: Uuid, active: bool },
     /// Starts deleting user `claim.id`: drops it from the admins (refusing the last one) and
-    /// marks its username as retiring, so that a concurrent update can no longer `Confirm`.
+    /// marks its username as retiring, so that a concurrent edit can no longer commit.
     Retire { claim: Claim },
-    /// Ends an update of user `claim.id`: if it still holds its username and is not retiring,
-    /// records it as an admin when `admin`, and answers `Done`; otherwise `Moved` (the user
-    /// was deleted meanwhile and the update must undo its entity write).
-    Confirm { claim: Claim, admin: bool },
     /// The token secret: the stored one, else `candidate_hex`, stored.
     TokenSecret { candidate_hex: String },
+    /// Where an edit of user `claim.id` starts: whether the user is live (holds its username
+    /// and is not retiring) and the latest committed edit of it, if any (`Edit`).
+    EditRead { claim: Claim },
+    /// Commits an edit of user `claim.id` made on version `version` (compare-and-set): refused
+    /// with `Conflict` when another edit committed meanwhile, `Moved` when the user is being
+    /// deleted, `LastAdmin` when it would drop the last admin (core's rule over the admin set,
+    /// applied with the commit). Answers `Committed` with the new version.
+    EditCommit {
+        claim: Claim,
+        version: u64,
+        record: UserRecord,
+        admin: bool,
+    },
+}
+
+/// The latest committed edit of a user: the record the next edit starts from (KV may still
+/// show an older one for up to a minute) and its version, which only grows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Edited {
+    pub version: u64,
+    pub record: UserRecord,
+}
+
+fn edit_key(id: Uuid) -> String {
+    format!("edit:{id}")
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,8 +146,19 @@ pub enum Answer {
     Secret {
         hex: String,
     },
-    /// `Takeover` found another holder than `previous`.
+    /// `Takeover` found another holder than `previous`; `EditCommit` on a user being deleted.
     Moved,
+    /// `EditRead`'s answer.
+    Edit {
+        live: bool,
+        latest: Option<Edited>,
+    },
+    /// `EditCommit` found a newer version than the edit started from.
+    Conflict,
+    /// `EditCommit` succeeded.
+    Committed {
+        version: u64,
+    },
 }
 
 #[worker::durable_object(fetch)]
@@ -203,6 +240,9 @@ impl Registry {
                     {
                         storage.delete(&key).await?;
                     }
+                    if claim.kind == NameKind::User {
+                        storage.delete(&edit_key(claim.id)).await?;
+                    }
                 }
                 Ok(Answer::Done)
             }
@@ -255,16 +295,30 @@ impl Registry {
                 }
                 Ok(Answer::Done)
             }
-            Op::Confirm { claim, admin } => {
-                match storage.get::<Holder>(&claim.storage_key()).await? {
-                    Some(h) if h.id == claim.id && !h.retiring => {
-                        if admin {
-                            self.set_admin(claim.id, true).await?;
-                        }
-                        Ok(Answer::Done)
-                    }
-                    _ => Ok(Answer::Moved),
+            Op::EditRead { claim } => Ok(Answer::Edit {
+                live: self.live(&claim).await?,
+                latest: storage.get::<Edited>(&edit_key(claim.id)).await?,
+            }),
+            Op::EditCommit {
+                claim,
+                version,
+                record,
+                admin,
+            } => {
+                if !self.live(&claim).await? {
+                    return Ok(Answer::Moved);
                 }
+                let key = edit_key(claim.id);
+                let current = storage.get::<Edited>(&key).await?.map_or(0, |e| e.version);
+                if current != version {
+                    return Ok(Answer::Conflict);
+                }
+                if let Answer::LastAdmin = self.set_admin(claim.id, admin).await? {
+                    return Ok(Answer::LastAdmin);
+                }
+                let version = version + 1;
+                storage.put(&key, Edited { version, record }).await?;
+                Ok(Answer::Committed { version })
             }
             Op::TokenSecret { candidate_hex } => {
                 let hex = match storage.get::<String>("token_secret").await? {
@@ -281,6 +335,16 @@ impl Registry {
 }
 
 impl Registry {
+    /// Whether user `claim.id` holds its username and is not being deleted.
+    async fn live(&self, claim: &Claim) -> Result<bool> {
+        let holder = self
+            .state
+            .storage()
+            .get::<Holder>(&claim.storage_key())
+            .await?;
+        Ok(holder.is_some_and(|h| h.id == claim.id && !h.retiring))
+    }
+
     async fn set_admin(&self, id: Uuid, active: bool) -> Result<Answer> {
         let storage = self.state.storage();
         let mut admins: Vec<Uuid> = storage.get("admins").await?.unwrap_or_default();

@@ -43,6 +43,16 @@ pub struct Window {
     pub forget_before: Timestamp,
 }
 
+impl From<Window> for FailureWindow {
+    fn from(w: Window) -> Self {
+        FailureWindow {
+            now: w.now,
+            window_secs: w.window_secs,
+            forget_before: w.forget_before,
+        }
+    }
+}
+
 impl From<FailureWindow> for Window {
     fn from(w: FailureWindow) -> Self {
         Window {
@@ -70,7 +80,7 @@ impl DurableObject for LoginThrottle {
         let answer = match op {
             Op::Get => current,
             Op::Record { window } => {
-                let next = current.after_failure(window.now, window.window_secs);
+                let next = workgate_core::rules::next_failures(current, &window.into());
                 // This record becomes forgettable once `forget_before` passes its last
                 // failure (`now`); `forget_before` trails `now` by a fixed span.
                 let keep_micros = window.now.micros() - window.forget_before.micros();
