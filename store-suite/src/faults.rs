@@ -650,7 +650,7 @@ impl LoginThrottle for Faulty {
                 window.window_secs
             },
             forget_before: if self.is(Fault::RetentionIgnored) {
-                Timestamp::from_micros(i64::MIN)
+                Timestamp::from_micros(0)
             } else {
                 window.forget_before
             },

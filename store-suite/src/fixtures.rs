@@ -124,7 +124,8 @@ pub(crate) async fn update(s: &Stores, user: User) -> StoreResult<User> {
         .await
 }
 
-/// `record_login_failure` at `now` with a window of `window_secs`, keeping every record (the
+/// `record_login_failure` at `now` with a window of `window_secs`, keeping every record since the
+/// epoch (a value every host carries exactly: JSON numbers are doubles in a Worker; the
 /// retention cases say otherwise).
 pub(crate) async fn fail(
     s: &Stores,
@@ -135,7 +136,7 @@ pub(crate) async fn fail(
     let window = FailureWindow {
         now,
         window_secs,
-        forget_before: Timestamp::from_micros(i64::MIN),
+        forget_before: Timestamp::from_micros(0),
     };
     s.throttle.record_login_failure(username, window).await
 }
