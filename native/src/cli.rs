@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use workgate_core::Engine;
 
 use crate::batched_stderr::{BatchedStderr, FlushGuard};
@@ -71,7 +71,7 @@ pub enum DatabaseCommand {
 pub enum UsersCommand {
     /// Create a user; prompts for missing values when a terminal is attached
     Create(CreateArgs),
-    /// Create the default admin `argilla` unless it exists
+    /// Create the default admin unless it exists (help text: see `command`)
     CreateDefault(CreateDefaultArgs),
     /// Import users from an Argilla .users.yml file, all or nothing
     Migrate(MigrateArgs),
@@ -86,10 +86,10 @@ pub struct CreateArgs {
     /// Lowercase letters, digits, - and _, not starting with - or _
     #[arg(long)]
     pub username: Option<String>,
-    /// admin or annotator [default: annotator]
+    /// admin or annotator (default: see `command`)
     #[arg(long)]
     pub role: Option<String>,
-    /// 8 to 100 characters (prompted for, hidden, when omitted on a terminal)
+    /// The password (length: see `command`)
     #[arg(long)]
     pub password: Option<String>,
     /// The user's API key [default: a new random key]
@@ -102,10 +102,10 @@ pub struct CreateArgs {
 
 #[derive(Args, Debug)]
 pub struct CreateDefaultArgs {
-    /// Password of the default user [default: WORKGATE_DEFAULT_USER_PASSWORD, else 1234]
+    /// Password of the default user (default: see `command`)
     #[arg(long)]
     pub password: Option<String>,
-    /// API key of the default user [default: WORKGATE_DEFAULT_USER_API_KEY, else argilla.apikey]
+    /// API key of the default user (default: see `command`)
     #[arg(long)]
     pub api_key: Option<String>,
     /// Print nothing
@@ -115,7 +115,7 @@ pub struct CreateDefaultArgs {
 
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
-    /// The YAML file [default: ARGILLA_LOCAL_AUTH_USERS_DB_FILE, else .users.yml]
+    /// The YAML file (default: see `command`)
     #[arg(long, value_name = "FILE", env = settings::ENV_USERS_DB_FILE)]
     pub file: Option<PathBuf>,
 }
@@ -131,8 +131,58 @@ impl<E: std::fmt::Display> From<E> for Failure {
 }
 
 /// Parses the command line and runs the command.
+/// The command line, with the help texts that name a default taking it from core, so they say
+/// what the binary does (`DefaultUserConfig`, `Role::default`, `validation`, `tasks`).
+pub fn command() -> clap::Command {
+    use workgate_core::engine::tasks::DEFAULT_USERS_FILE;
+    use workgate_core::validation::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+    let defaults = workgate_core::DefaultUserConfig::default();
+    let create_default = format!(
+        "Create the default admin `{}` unless it exists",
+        defaults.username
+    );
+    let role = format!(
+        "admin or annotator [default: {}]",
+        workgate_core::Role::default()
+    );
+    let password = format!(
+        "{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters (prompted for, hidden, when \
+         omitted on a terminal)"
+    );
+    let default_password = format!(
+        "Password of the default user [default: {}, else {}]",
+        settings::ENV_DEFAULT_USER_PASSWORD,
+        defaults.password
+    );
+    let default_key = format!(
+        "API key of the default user [default: {}, else {}]",
+        settings::ENV_DEFAULT_USER_API_KEY,
+        defaults.api_key
+    );
+    let users_file = format!(
+        "The YAML file [default: {}, else {DEFAULT_USERS_FILE}]",
+        settings::ENV_USERS_DB_FILE
+    );
+    Cli::command().mut_subcommand("users", |users| {
+        users
+            .mut_subcommand("create", |c| {
+                c.mut_arg("role", |a| a.help(role))
+                    .mut_arg("password", |a| a.help(password))
+            })
+            .mut_subcommand("create-default", |c| {
+                c.about(create_default)
+                    .mut_arg("password", |a| a.help(default_password))
+                    .mut_arg("api_key", |a| a.help(default_key))
+            })
+            .mut_subcommand("migrate", |c| c.mut_arg("file", |a| a.help(users_file)))
+    })
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match command().try_get_matches() {
+        Ok(matches) => Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()),
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(message)) => {

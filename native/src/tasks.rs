@@ -106,7 +106,9 @@ pub async fn create_default(engine: &NativeEngine, args: CreateDefaultArgs) -> R
 
 /// `users migrate`.
 pub async fn migrate(engine: &NativeEngine, args: MigrateArgs) -> Result<(), Failure> {
-    let file = args.file.unwrap_or_else(|| PathBuf::from(".users.yml"));
+    let file = args
+        .file
+        .unwrap_or_else(|| PathBuf::from(workgate_core::engine::tasks::DEFAULT_USERS_FILE));
     let shown = py_repr(&file.display().to_string());
     let yaml = std::fs::read_to_string(&file)
         .map_err(|e| Failure(format!("cannot read users file {shown}: {e}")))?;

@@ -83,6 +83,39 @@ fn help_documents_every_flag_and_environment_variable() {
     assert!(migrate.stdout.contains("ARGILLA_LOCAL_AUTH_USERS_DB_FILE"));
 }
 
+#[test]
+fn help_names_the_defaults_core_applies() {
+    use workgate_core::validation::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+    let home = Home::new();
+    let defaults = workgate_core::DefaultUserConfig::default();
+    let flat = |args: &[&str]| {
+        home.run(args)
+            .stdout
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let default = flat(&["users", "create-default", "--help"]);
+    for needle in [
+        format!("Create the default admin `{}`", defaults.username),
+        format!("else {}]", defaults.password),
+        format!("else {}]", defaults.api_key),
+    ] {
+        assert!(
+            default.contains(&needle),
+            "create-default --help lacks {needle:?}: {default}"
+        );
+    }
+    let create = flat(&["users", "create", "--help"]);
+    let role = format!("[default: {}]", workgate_core::Role::default());
+    let length = format!("{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters");
+    assert!(create.contains(&role), "{create}");
+    assert!(create.contains(&length), "{create}");
+    let migrate = flat(&["users", "migrate", "--help"]);
+    let file = format!("else {}]", workgate_core::engine::tasks::DEFAULT_USERS_FILE);
+    assert!(migrate.contains(&file), "{migrate}");
+}
+
 // ----- database migrate -----
 
 #[test]

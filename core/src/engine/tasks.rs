@@ -16,6 +16,9 @@ use super::{AuditTarget, Engine};
 pub const DEFAULT_PASSWORD: &str = "1234";
 pub const DEFAULT_API_KEY: &str = "argilla.apikey";
 
+/// The file `users migrate` reads when none is given (Argilla's default).
+pub const DEFAULT_USERS_FILE: &str = ".users.yml";
+
 /// Why a task failed. Displays as one line, fit for a command line's stderr.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
