@@ -11,8 +11,7 @@ use crate::timestamp::Timestamp;
 
 use super::error::{ApiError, ApiResult, FieldError};
 use super::input::{self, Fields};
-use super::schema::{Credentials, Token, UserOut, WorkspaceOut, Workspaces};
-use super::tasks::{DEFAULT_API_KEY, DEFAULT_PASSWORD};
+use super::schema::{Token, UserOut, WorkspaceOut, Workspaces};
 use super::{AuditTarget, Engine, authorize, ok};
 
 /// The authenticated caller of a request. `Debug` hides the key.
@@ -170,38 +169,10 @@ impl Engine {
         ))
     }
 
-    /// `GET /api/me/credentials` (API.md 9.12). The password is checked against at most two
-    /// candidates (the well-known one and the configured one), each a hash verification: as
-    /// costly as a login, and only for an authenticated caller's own account.
+    /// `GET /api/me/credentials` (API.md 9.12): one hash verification, for an authenticated
+    /// caller's own account.
     pub(crate) async fn my_credentials(&self, caller: &Caller) -> ApiResult<Response> {
-        let user = &caller.user;
-        let defaults = &self.config.default_user;
-        let mut passwords = vec![DEFAULT_PASSWORD];
-        if defaults.password != DEFAULT_PASSWORD {
-            passwords.push(defaults.password.as_str());
-        }
-        let default_api_key = [DEFAULT_API_KEY, defaults.api_key.as_str()]
-            .iter()
-            .any(|key| ApiKeyDigest::of(key) == user.api_key_digest);
-        let mut default_password = false;
-        for candidate in passwords {
-            let check = self
-                .platform
-                .verify_password(
-                    candidate.to_string(),
-                    user.password_hash.clone(),
-                    self.config.password_cost,
-                )
-                .await;
-            if check.matches {
-                default_password = true;
-                break;
-            }
-        }
-        ok(&Credentials {
-            default_password,
-            default_api_key,
-        })
+        ok(&self.default_credentials_of(&caller.user).await)
     }
 
     pub(crate) async fn my_workspaces(&self, caller: &Caller) -> ApiResult<Response> {

@@ -73,9 +73,9 @@ pub struct Workspaces {
     pub items: Vec<WorkspaceOut>,
 }
 
-/// `GET /api/me/credentials`: whether the caller's own account still has a default
-/// credential (the well-known `1234` / `argilla.apikey`, or the configured default user's
-/// password or key), so the web app can warn without knowing them.
+/// `GET /api/me/credentials`: whether the caller's own account still has one of Argilla's
+/// well-known default credentials (`1234`, `argilla.apikey`), so the web app can warn without
+/// knowing them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Credentials {
     pub default_password: bool,

@@ -9,6 +9,7 @@ use crate::domain::{Role, User};
 use crate::store::StoreError;
 
 use super::input::is_valid_name;
+use super::schema::Credentials;
 use super::users::UserDraft;
 use super::{AuditTarget, Engine};
 
@@ -201,9 +202,16 @@ impl Engine {
         else {
             return Ok(false);
         };
-        if user.api_key_digest == ApiKeyDigest::of(DEFAULT_API_KEY) {
-            return Ok(true);
-        }
+        let found = self.default_credentials_of(&user).await;
+        Ok(found.default_password || found.default_api_key)
+    }
+
+    /// Which of `user`'s credentials are Argilla's well-known defaults (`1234`,
+    /// `argilla.apikey`): the key by digest, the password by one hash verification. Values an
+    /// operator configured for the default user (`WORKGATE_DEFAULT_USER_*`) are their own
+    /// secrets and are not flagged.
+    pub(crate) async fn default_credentials_of(&self, user: &User) -> Credentials {
+        let default_api_key = user.api_key_digest == ApiKeyDigest::of(DEFAULT_API_KEY);
         let check = self
             .platform
             .verify_password(
@@ -212,7 +220,10 @@ impl Engine {
                 self.config.password_cost,
             )
             .await;
-        Ok(check.matches)
+        Credentials {
+            default_password: check.matches,
+            default_api_key,
+        }
     }
 
     /// `users create-default`: the default admin with the given (or configured) password and
