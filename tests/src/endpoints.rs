@@ -37,6 +37,54 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("POST", "/api/users/{user_id}/api-key"),
     endpoint("PUT", "/api/users/{user_id}/password"),
     endpoint("GET", "/api/audit"),
+    // datasets (API.md section 10, research/argilla-datasets.md §3)
+    endpoint("GET", "/api/datasets"),
+    endpoint("POST", "/api/datasets"),
+    endpoint("GET", "/api/datasets/{name}"),
+    endpoint("PATCH", "/api/datasets/{name}"),
+    endpoint("DELETE", "/api/datasets/{name}"),
+    endpoint("PUT", "/api/datasets/{name}:copy"),
+    endpoint("PUT", "/api/datasets/{name}:close"),
+    endpoint("PUT", "/api/datasets/{name}:open"),
+    endpoint("POST", "/api/datasets/{name}/TextClassification:bulk"),
+    endpoint("POST", "/api/datasets/{name}/TokenClassification:bulk"),
+    endpoint("POST", "/api/datasets/{name}/Text2Text:bulk"),
+    endpoint("POST", "/api/datasets/{name}/records/:search"),
+    endpoint("DELETE", "/api/datasets/{name}/data"),
+    endpoint("GET", "/api/datasets/{name}/TextClassification/settings"),
+    endpoint("PATCH", "/api/datasets/{name}/TextClassification/settings"),
+    endpoint("DELETE", "/api/datasets/{name}/TextClassification/settings"),
+    endpoint("GET", "/api/datasets/{name}/TokenClassification/settings"),
+    endpoint("PATCH", "/api/datasets/{name}/TokenClassification/settings"),
+    endpoint(
+        "DELETE",
+        "/api/datasets/{name}/TokenClassification/settings",
+    ),
+    // the task spellings client 1.8 builds on Python >= 3.11 (research §2.8)
+    endpoint(
+        "GET",
+        "/api/datasets/{name}/TaskType.text_classification/settings",
+    ),
+    endpoint(
+        "PATCH",
+        "/api/datasets/{name}/TaskType.text_classification/settings",
+    ),
+    endpoint(
+        "DELETE",
+        "/api/datasets/{name}/TaskType.text_classification/settings",
+    ),
+    endpoint(
+        "GET",
+        "/api/datasets/{name}/TaskType.token_classification/settings",
+    ),
+    endpoint(
+        "PATCH",
+        "/api/datasets/{name}/TaskType.token_classification/settings",
+    ),
+    endpoint(
+        "DELETE",
+        "/api/datasets/{name}/TaskType.token_classification/settings",
+    ),
 ];
 
 /// The OpenAPI description itself (docs/DECISIONS.md); it need not describe itself.

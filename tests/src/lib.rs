@@ -19,6 +19,7 @@
 
 mod answer;
 mod call;
+pub mod datasets;
 pub mod endpoints;
 pub mod errors;
 mod fixtures;
