@@ -467,8 +467,9 @@ test("the default admin changes its password and the warning about it goes; the 
   await page.getByTestId("default-credentials").waitFor();
   await page.getByTestId("banner-change").click();
   const form = page.getByTestId("password-form");
-  // Focused by the banner's link.
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "current_password");
+  // Focused by the banner's link, once the profile view has rendered (it renders after the
+  // route change, so wait for it rather than race it).
+  await page.waitForFunction(() => document.activeElement?.getAttribute("name") === "current_password", null, { timeout: 5000 });
   await form.getByLabel("Current password").fill("1234");
   await form.getByLabel("New password", { exact: true }).fill("1234");
   await form.getByLabel("New password, again").fill("1234");
