@@ -8,8 +8,10 @@
 //! - an `admin` is a super-user: it reads and changes every workspace, user and dataset, and is
 //!   the only role that creates or deletes users, workspaces and datasets and manages membership;
 //! - an `annotator` reads and writes the datasets of the workspaces it is a member of (its
-//!   personal workspace among them), reads itself, changes its own password and rotates its own
-//!   API key, and nothing else.
+//!   personal workspace among them) — logging records into an existing dataset, updating its
+//!   tags and metadata, discarding records — and, for the datasets it created there, deletes,
+//!   closes and opens them and deletes their records (Argilla 1.8's `DatasetPolicy`); it reads
+//!   itself, changes its own password and rotates its own API key, and nothing else.
 //!
 //! Workspaces are identified by name here (names are unique), because that is what a subject
 //! built from the `GET /api/me` JSON knows.
@@ -89,11 +91,15 @@ pub enum Action {
     CreateDataset,
     DeleteDataset,
     CopyDataset,
+    CloseDataset,
+    OpenDataset,
+    DeleteRecords,
+    ManageDatasetSettings,
 }
 
 impl Action {
     /// All actions, in declaration order (for tables, docs and the browser package).
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Action::ListWorkspaces,
         Action::ReadWorkspace,
         Action::CreateWorkspace,
@@ -116,6 +122,10 @@ impl Action {
         Action::CreateDataset,
         Action::DeleteDataset,
         Action::CopyDataset,
+        Action::CloseDataset,
+        Action::OpenDataset,
+        Action::DeleteRecords,
+        Action::ManageDatasetSettings,
     ];
 
     /// The camelCase name used in JSON and JavaScript, e.g. `"readWorkspace"`.
@@ -143,6 +153,10 @@ impl Action {
             Action::CreateDataset => "createDataset",
             Action::DeleteDataset => "deleteDataset",
             Action::CopyDataset => "copyDataset",
+            Action::CloseDataset => "closeDataset",
+            Action::OpenDataset => "openDataset",
+            Action::DeleteRecords => "deleteRecords",
+            Action::ManageDatasetSettings => "manageDatasetSettings",
         }
     }
 
@@ -158,10 +172,17 @@ impl Action {
             ListWorkspaces | CreateWorkspace | ListUsers | CreateUser | ReadAuditLog => {
                 ResourceKind::Instance
             }
-            ReadWorkspace | DeleteWorkspace | ListMembers | AddMember | RemoveMember
-            | ListDatasets | ReadDataset | WriteDataset | CreateDataset | DeleteDataset => {
-                ResourceKind::Workspace
-            }
+            ReadWorkspace
+            | DeleteWorkspace
+            | ListMembers
+            | AddMember
+            | RemoveMember
+            | ListDatasets
+            | ReadDataset
+            | WriteDataset
+            | CreateDataset
+            | ManageDatasetSettings => ResourceKind::Workspace,
+            DeleteDataset | CloseDataset | OpenDataset | DeleteRecords => ResourceKind::Dataset,
             ReadUser | UpdateUser | DeleteUser | ResetPassword | ChangeOwnPassword
             | RotateApiKey => ResourceKind::User,
             CopyDataset => ResourceKind::DatasetCopy,
@@ -186,6 +207,8 @@ pub enum ResourceKind {
     User,
     /// A dataset copy from one workspace to another.
     DatasetCopy,
+    /// One dataset: its workspace and who created it.
+    Dataset,
 }
 
 /// What an action is applied to.
@@ -199,6 +222,11 @@ pub enum Resource<'a> {
     User(&'a str),
     /// Copying a dataset from one workspace to another.
     DatasetCopy { from: &'a str, to: &'a str },
+    /// A dataset, by its workspace and creator (`None` when unknown).
+    Dataset {
+        workspace: &'a str,
+        created_by: Option<&'a str>,
+    },
 }
 
 impl Resource<'_> {
@@ -208,6 +236,7 @@ impl Resource<'_> {
             Resource::Workspace(_) => ResourceKind::Workspace,
             Resource::User(_) => ResourceKind::User,
             Resource::DatasetCopy { .. } => ResourceKind::DatasetCopy,
+            Resource::Dataset { .. } => ResourceKind::Dataset,
         }
     }
 }
@@ -232,6 +261,14 @@ pub fn can(subject: &Subject, action: Action, resource: &Resource<'_>) -> bool {
         (ReadUser | ChangeOwnPassword | RotateApiKey, Resource::User(username)) => {
             *username == subject.username
         }
+        // The creator of a dataset, while still a member of its workspace.
+        (
+            DeleteDataset | CloseDataset | OpenDataset | DeleteRecords,
+            Resource::Dataset {
+                workspace,
+                created_by,
+            },
+        ) => subject.is_member_of(workspace) && *created_by == Some(subject.username.as_str()),
         _ => false,
     }
 }
@@ -293,7 +330,44 @@ mod tests {
                 from: workspace,
                 to: workspace,
             },
+            // Created by someone else: creator rights are tested on their own below.
+            ResourceKind::Dataset => Resource::Dataset {
+                workspace,
+                created_by: Some("someone-else"),
+            },
         }
+    }
+
+    #[test]
+    fn a_dataset_creator_deletes_closes_opens_and_deletes_records_while_a_member() {
+        let a = annotator();
+        for action in [
+            Action::DeleteDataset,
+            Action::CloseDataset,
+            Action::OpenDataset,
+            Action::DeleteRecords,
+        ] {
+            let own = |workspace| Resource::Dataset {
+                workspace,
+                created_by: Some("ann"),
+            };
+            assert!(can(&a, action, &own("team")), "{action} own, member");
+            assert!(
+                !can(&a, action, &own("other")),
+                "{action} own, not a member"
+            );
+            let unknown = Resource::Dataset {
+                workspace: "team",
+                created_by: None,
+            };
+            assert!(!can(&a, action, &unknown), "{action} creator unknown");
+            assert!(can(&admin(), action, &unknown), "{action} admin");
+        }
+        assert!(!can(
+            &a,
+            Action::ManageDatasetSettings,
+            &Resource::Workspace("team")
+        ));
     }
 
     #[test]

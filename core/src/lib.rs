@@ -15,6 +15,8 @@ pub mod validation;
 #[cfg(feature = "engine")]
 pub mod credentials;
 #[cfg(feature = "engine")]
+pub mod dataset;
+#[cfg(feature = "engine")]
 pub mod engine;
 #[cfg(feature = "engine")]
 pub mod http;
@@ -22,6 +24,8 @@ pub mod http;
 pub mod memory_store;
 #[cfg(feature = "engine")]
 pub mod platform;
+#[cfg(feature = "engine")]
+pub mod records;
 #[cfg(feature = "engine")]
 pub mod rules;
 #[cfg(feature = "engine")]
@@ -42,11 +46,16 @@ pub use memory_store::MemoryStore;
 pub use platform::Platform;
 #[cfg(feature = "engine")]
 pub use store::{
-    AuditLog, Directory, FailureWindow, LoginThrottle, Secrets, StoreError, StoreResult, Stores,
-    UserEdit,
+    AuditLog, DatasetEdit, Datasets, Directory, FailureWindow, LoginThrottle, RecordSelection,
+    RecordWrite, Secrets, StoreError, StoreResult, Stores, UserEdit, WriteRefused,
 };
 #[cfg(feature = "engine")]
 pub use timestamp::Timestamp;
 
-/// workgate's version, reported by `/api/_info`.
+/// workgate's own version (the OpenAPI description, the command line).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Argilla API level workgate serves, reported by `/api/_info` and `/api/_status`: the
+/// clients gate features on it (client 1.8's `rg.load` needs ≥ 1.2.0, its settings helpers
+/// ≥ 1.4.0).
+pub const API_LEVEL: &str = "1.8.0";

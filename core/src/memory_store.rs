@@ -4,18 +4,19 @@
 //! One mutex guards everything, so every operation is trivially atomic; the rules are core's
 //! (`crate::rules`), applied inside the lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::credentials::ApiKeyDigest;
+use crate::dataset::{Dataset, Record};
 use crate::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
 use crate::rules;
 use crate::store::{
-    AuditLog, Directory, FailureWindow, LoginThrottle, Secrets, StoreError, StoreResult, Stores,
-    UserEdit,
+    AuditLog, DatasetEdit, Datasets, Directory, FailureWindow, LoginThrottle, RecordSelection,
+    RecordWrite, Secrets, StoreError, StoreResult, Stores, UserEdit, WriteRefused,
 };
 use crate::timestamp::Timestamp;
 
@@ -34,6 +35,9 @@ struct State {
     audit: Vec<AuditEntry>,
     login_failures: HashMap<String, LoginFailures>,
     token_secret: Option<Vec<u8>>,
+    /// Datasets by (workspace, name), and their records by id (byte order).
+    datasets: BTreeMap<(String, String), Dataset>,
+    records: HashMap<(String, String), BTreeMap<String, Record>>,
 }
 
 impl State {
@@ -86,9 +90,10 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// A fresh memory store as every part of a [`Stores`].
+    /// A fresh memory store as every part of a [`Stores`], datasets included.
     pub fn stores() -> Stores {
-        Stores::all_in(std::sync::Arc::new(MemoryStore::new()))
+        let store = std::sync::Arc::new(MemoryStore::new());
+        Stores::all_in(store.clone()).with_datasets(store)
     }
 
     fn lock(&self) -> StoreResult<std::sync::MutexGuard<'_, State>> {
@@ -374,5 +379,215 @@ impl Secrets for MemoryStore {
     async fn token_secret(&self, candidate: Vec<u8>) -> StoreResult<Vec<u8>> {
         let mut s = self.lock()?;
         Ok(s.token_secret.get_or_insert(candidate).clone())
+    }
+}
+
+fn key(workspace: &str, name: &str) -> (String, String) {
+    (workspace.to_string(), name.to_string())
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl Datasets for MemoryStore {
+    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>> {
+        let s = self.lock()?;
+        Ok(s.datasets
+            .values()
+            .filter(|d| workspaces.is_none_or(|w| w.contains(&d.workspace)))
+            .cloned()
+            .collect())
+    }
+
+    async fn dataset(&self, workspace: &str, name: &str) -> StoreResult<Option<Dataset>> {
+        Ok(self.lock()?.datasets.get(&key(workspace, name)).cloned())
+    }
+
+    async fn create_dataset(
+        &self,
+        dataset: Dataset,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let k = key(&dataset.workspace, &dataset.name);
+        if s.datasets.contains_key(&k) {
+            return Ok(false);
+        }
+        s.datasets.insert(k, dataset);
+        s.audit.extend(audit);
+        Ok(true)
+    }
+
+    async fn update_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        edit: DatasetEdit,
+    ) -> StoreResult<Option<Dataset>> {
+        let mut s = self.lock()?;
+        let Some(current) = s.datasets.get_mut(&key(workspace, name)) else {
+            return Ok(None);
+        };
+        *current = edit(current);
+        Ok(Some(current.clone()))
+    }
+
+    async fn delete_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Option<Dataset>> {
+        let mut s = self.lock()?;
+        let k = key(workspace, name);
+        let Some(gone) = s.datasets.remove(&k) else {
+            return Ok(None);
+        };
+        s.records.remove(&k);
+        s.audit.extend(audit);
+        Ok(Some(gone))
+    }
+
+    async fn copy_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        copy: Dataset,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let from = key(workspace, name);
+        let to = key(&copy.workspace, &copy.name);
+        if s.datasets.contains_key(&to) || !s.datasets.contains_key(&from) {
+            return Ok(false);
+        }
+        let records = s.records.get(&from).cloned().unwrap_or_default();
+        s.records.insert(to.clone(), records);
+        s.datasets.insert(to, copy);
+        s.audit.extend(audit);
+        Ok(true)
+    }
+
+    async fn write_records(
+        &self,
+        workspace: &str,
+        name: &str,
+        write: RecordWrite,
+    ) -> StoreResult<Result<Dataset, WriteRefused>> {
+        let mut s = self.lock()?;
+        let k = key(workspace, name);
+        let current = s.datasets.get(&k).cloned();
+        let stored = s.records.get(&k);
+        let existing: Vec<Option<Record>> = write
+            .ids
+            .iter()
+            .map(|id| stored.and_then(|r| r.get(id)).cloned())
+            .collect();
+        let (dataset, records) = match (write.decide)(current.as_ref(), &existing) {
+            Ok(decided) => decided,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let target = s.records.entry(k.clone()).or_default();
+        for record in records {
+            target.insert(record.id.clone(), record);
+        }
+        if current.is_none() {
+            s.audit.extend(write.created);
+        }
+        s.datasets.insert(k, dataset.clone());
+        Ok(Ok(dataset))
+    }
+
+    async fn records(
+        &self,
+        workspace: &str,
+        name: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>> {
+        use std::ops::Bound;
+        let s = self.lock()?;
+        let Some(records) = s.records.get(&key(workspace, name)) else {
+            return Ok(Vec::new());
+        };
+        let start = match after {
+            Some(a) => Bound::Excluded(a.to_string()),
+            None => Bound::Unbounded,
+        };
+        Ok(records
+            .range((start, Bound::Unbounded))
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn records_by_ids(
+        &self,
+        workspace: &str,
+        name: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Record>> {
+        let s = self.lock()?;
+        let Some(records) = s.records.get(&key(workspace, name)) else {
+            return Ok(Vec::new());
+        };
+        let mut found: Vec<Record> = ids
+            .iter()
+            .filter_map(|id| records.get(id).cloned())
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        Ok(found)
+    }
+
+    async fn delete_records(
+        &self,
+        workspace: &str,
+        name: &str,
+        selection: RecordSelection,
+        discard: Option<String>,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<u64> {
+        let mut s = self.lock()?;
+        let k = key(workspace, name);
+        let Some(records) = s.records.get_mut(&k) else {
+            return Ok(0);
+        };
+        let ids: Vec<String> = match selection {
+            RecordSelection::All => records.keys().cloned().collect(),
+            RecordSelection::Ids(ids) => ids
+                .into_iter()
+                .filter(|id| records.contains_key(id))
+                .collect(),
+        };
+        let mut touched = 0u64;
+        for id in &ids {
+            match &discard {
+                Some(now) => {
+                    if let Some(r) = records.get_mut(id) {
+                        r.doc.insert(
+                            "status".into(),
+                            serde_json::Value::String("Discarded".into()),
+                        );
+                        r.doc.insert(
+                            "last_updated".into(),
+                            serde_json::Value::String(now.clone()),
+                        );
+                        touched += 1;
+                    }
+                }
+                None => {
+                    if records.remove(id).is_some() {
+                        touched += 1;
+                    }
+                }
+            }
+        }
+        if discard.is_none()
+            && let Some(d) = s.datasets.get_mut(&k)
+        {
+            d.facts.records = d.facts.records.saturating_sub(touched);
+        }
+        s.audit.extend(audit);
+        Ok(touched)
     }
 }

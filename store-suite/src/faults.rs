@@ -229,6 +229,7 @@ pub struct Faulty {
 impl Faulty {
     /// `inner` with `fault`, as a set of stores.
     pub fn stores(inner: Stores, fault: Fault) -> Stores {
+        let datasets = inner.datasets.clone();
         #[allow(clippy::arc_with_non_send_sync)] // Worker stores are neither, and single-threaded
         let faulty = Arc::new(Faulty {
             inner,
@@ -241,6 +242,7 @@ impl Faulty {
             audit: faulty.clone(),
             throttle: faulty.clone(),
             secrets: faulty,
+            datasets,
         }
     }
 

@@ -45,7 +45,7 @@ impl FieldError {
         self
     }
 
-    fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> Value {
         let mut item = json!({"loc": self.loc, "msg": self.msg, "type": self.kind});
         if let Some(ctx) = &self.ctx {
             item["ctx"] = ctx.clone();
@@ -89,6 +89,13 @@ pub enum ApiError {
     /// The path exists, but not with this method.
     MethodNotAllowed {
         allow: Vec<&'static str>,
+    },
+    /// An Argilla error of a class of its own (the dataset API's `MissingInputParamError`,
+    /// `WrongTaskError`, `ServiceDataset` 404s, ...): its status, class and params.
+    Coded {
+        status: u16,
+        class: &'static str,
+        params: Value,
     },
     /// A storage or internal failure; `kind` and `message` are shown and must be generic.
     Internal {
@@ -137,6 +144,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::Unavailable => 503,
             ApiError::Internal { .. } | ApiError::Configuration(_) => 500,
+            ApiError::Coded { status, .. } => *status,
         }
     }
 
@@ -187,6 +195,7 @@ impl ApiError {
                 "BadRequestError",
                 json!({"message": "The request body could not be read"}),
             ),
+            ApiError::Coded { class, params, .. } => envelope(class, params),
             ApiError::Configuration(message) => envelope(
                 "GenericServerError",
                 json!({"type": "ConfigurationError", "message": message}),

@@ -31,7 +31,21 @@ pub fn json_object(req: &Request) -> ApiResult<Map<String, Value>> {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(not_a_dict()),
         Err(e) => {
-            let position = char_position(&req.body, e.line(), e.column());
+            let mut position = char_position(&req.body, e.line(), e.column());
+            // Python's decoder points at the start of a bad literal (`nope`: 0); serde_json at
+            // the character where it gave up. Back up over the literal's letters.
+            while position > 0
+                && req
+                    .body
+                    .get(position - 1)
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+                && req
+                    .body
+                    .get(position)
+                    .is_none_or(|b| b.is_ascii_alphanumeric())
+            {
+                position -= 1;
+            }
             Err(ApiError::field(
                 vec![json!("body"), json!(position)],
                 format!("Invalid JSON: {e}"),

@@ -4,6 +4,7 @@
 //! together.
 
 mod auth;
+pub mod datasets;
 pub mod endpoint;
 pub mod error;
 mod input;

@@ -3,7 +3,7 @@
 //! same declarations (see `endpoint`).
 
 use super::endpoint::{DEFAULT_BODY_LIMIT, Endpoint};
-use super::{auth, service, users, workspaces};
+use super::{auth, datasets, service, users, workspaces};
 
 /// The whole API (API.md sections 3, 5 and 9), module by module.
 pub const MODULES: &[&[Endpoint]] = &[
@@ -11,6 +11,7 @@ pub const MODULES: &[&[Endpoint]] = &[
     auth::ENDPOINTS,
     users::ENDPOINTS,
     workspaces::ENDPOINTS,
+    datasets::ENDPOINTS,
 ];
 
 /// Every endpoint, in the order of [`MODULES`].

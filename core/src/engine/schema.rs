@@ -220,3 +220,69 @@ pub struct ErrorDetail {
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
 }
+
+/// `POST /api/datasets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetCreate {
+    pub name: String,
+    /// `TextClassification`, `TokenClassification` or `Text2Text`.
+    pub task: String,
+    /// Else `?workspace=` or the `X-Argilla-Workspace` header.
+    pub workspace: Option<String>,
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `PATCH /api/datasets/{name}`: merged into the dataset's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetUpdate {
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `PUT /api/datasets/{name}:copy`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetCopy {
+    pub name: String,
+    pub target_workspace: Option<String>,
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// `POST /api/datasets/{name}/{task}:bulk`: Argilla 1.8's record models per task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Bulk {
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+    /// Up to 5,000 records of up to 1 MiB each.
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<serde_json::Value>,
+}
+
+/// `POST /api/datasets/{name}/records/:search`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Scan {
+    /// `ids`, `status`, `metadata`, `annotated_by`, `predicted_by`, `annotated_as`,
+    /// `predicted_as`, `has_annotation`, `has_prediction`; search-engine fields are refused.
+    #[schema(value_type = Object)]
+    pub query: Option<serde_json::Value>,
+    /// `_source` patterns; `id` is always returned.
+    pub fields: Option<Vec<String>>,
+    #[schema(value_type = Vec<Object>)]
+    pub sort_by: Option<Vec<serde_json::Value>>,
+    /// Start after this id.
+    pub next_idx: Option<String>,
+    pub next_page_cfg: Option<String>,
+}
+
+/// `PATCH /api/datasets/{name}/{task}/settings`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetSettings {
+    /// `{"labels": ["a", ...] | [{"id", "name", "description"?}, ...]}`.
+    #[schema(value_type = Object)]
+    pub label_schema: serde_json::Value,
+}

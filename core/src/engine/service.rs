@@ -8,14 +8,14 @@ use crate::http::Response;
 impl Engine {
     pub(crate) async fn info(&self) -> ApiResult<Response> {
         ok(&schema::Info {
-            version: crate::VERSION,
+            version: crate::API_LEVEL,
         })
     }
 
     pub(crate) async fn status(&self) -> ApiResult<Response> {
         let ok_ = self.stores.directory.ping().await.is_ok();
         ok(&schema::Status {
-            version: crate::VERSION,
+            version: crate::API_LEVEL,
             storage: schema::StorageStatus {
                 kind: self.stores.kind(),
                 ok: ok_,

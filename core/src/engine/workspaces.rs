@@ -126,6 +126,14 @@ impl Engine {
                 workspace.name
             )));
         }
+        let datasets = self.datasets_in(&workspace.name).await?;
+        if datasets > 0 {
+            let noun = if datasets == 1 { "dataset" } else { "datasets" };
+            return Err(ApiError::Forbidden(format!(
+                "Workspace '{}' holds {datasets} {noun}; delete them first",
+                workspace.name
+            )));
+        }
         let entry = self.audit_entry(
             Some(&caller.user),
             "workspace.delete",

@@ -21,6 +21,7 @@
 //! are not `Send`); `async_trait` is told so per target.
 
 mod audit;
+mod datasets;
 mod directory;
 mod secrets;
 mod throttle;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub use audit::AuditLog;
+pub use datasets::{DatasetEdit, Datasets, RecordSelection, RecordWrite, WriteFn, WriteRefused};
 pub use directory::{DetailFn, Directory, UserEdit};
 pub use secrets::Secrets;
 pub use throttle::{FailureWindow, LoginThrottle};
@@ -83,6 +85,8 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub throttle: Arc<dyn LoginThrottle>,
     pub secrets: Arc<dyn Secrets>,
+    /// `None` on a host that does not keep datasets yet: the dataset endpoints answer 501.
+    pub datasets: Option<Arc<dyn Datasets>>,
 }
 
 impl Stores {
@@ -96,6 +100,15 @@ impl Stores {
             audit: backend.clone(),
             throttle: backend.clone(),
             secrets: backend,
+            datasets: None,
+        }
+    }
+
+    /// The same stores with `datasets` as the datasets part.
+    pub fn with_datasets(self, datasets: Arc<dyn Datasets>) -> Stores {
+        Stores {
+            datasets: Some(datasets),
+            ..self
         }
     }
 

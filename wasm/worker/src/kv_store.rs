@@ -94,6 +94,8 @@ pub fn stores(env: Env, prefix: String) -> worker::Result<Stores> {
         audit: kv.clone(),
         throttle: Arc::new(throttle::DurableThrottle::new(env, prefix)),
         secrets: kv,
+        // Not yet on the Worker: the dataset endpoints answer 501 here.
+        datasets: None,
     })
 }
 

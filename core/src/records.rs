@@ -1,0 +1,1410 @@
+//! Argilla 1.8's record rules, once: reading a bulk body into stored documents (validation,
+//! id coercion, metadata flattening, the server's derived fields), the re-log merge, the rules a
+//! bulk must keep against what a dataset already holds (metadata-key and vector-name limits,
+//! multi-label consistency, the label schema), and what a scan shows (filters, order,
+//! projection). Stores only keep what these functions decide (research: argilla-datasets.md
+//! §4.2, §4.3, §5).
+//!
+//! Deliberate differences from Argilla (API.md section 10): every bad record is a 422 whose
+//! `loc` is `["body", "records", <index>, <field>...]` (Argilla answers some with 500: token
+//! spans, non-dict metadata), and a refused bulk changes nothing.
+
+use serde_json::{Map, Value, json};
+
+use crate::dataset::{Dataset, Record, RecordFacts, Task};
+use crate::engine::error::FieldError;
+use crate::timestamp::Timestamp;
+
+/// Most records in one bulk.
+pub const MAX_RECORDS_PER_BULK: usize = 5_000;
+/// Largest record, as JSON.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Most distinct metadata keys per dataset (`ARGILLA_METADATA_FIELDS_LIMIT`).
+pub const METADATA_KEYS_LIMIT: usize = 50;
+/// Most distinct vector names per dataset (`ARGILLA_VECTORS_FIELDS_LIMIT`).
+pub const VECTOR_NAMES_LIMIT: usize = 5;
+/// Metadata strings are cut to their last this many characters.
+pub const METADATA_STRING_CHARS: usize = 128;
+/// Longest agent name.
+pub const AGENT_MAX_CHARS: usize = 64;
+/// Longest label (class or entity).
+pub const LABEL_MAX_CHARS: usize = 128;
+
+const STATUSES: [&str; 4] = ["Default", "Edited", "Discarded", "Validated"];
+
+/// A parsed bulk request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bulk {
+    pub tags: Map<String, Value>,
+    pub metadata: Map<String, Value>,
+    pub records: Vec<Incoming>,
+}
+
+/// One record of a bulk, as it will be stored (before the merge with a stored one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub id: String,
+    pub doc: Map<String, Value>,
+}
+
+/// Why a bulk is refused after validation, against what the dataset holds (400s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkRefusal {
+    MetadataLimit { len: usize, limit: usize },
+    VectorLimit,
+    MultiLabel { incoming_multi: bool },
+    LabelNotInSchema { label: String },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a bulk
+
+/// Where errors are reported: a `loc` prefix.
+struct At<'e> {
+    loc: Vec<Value>,
+    errors: &'e mut Vec<FieldError>,
+}
+
+impl<'e> At<'e> {
+    fn child(&mut self, key: impl Into<Value>) -> At<'_> {
+        let mut loc = self.loc.clone();
+        loc.push(key.into());
+        At {
+            loc,
+            errors: self.errors,
+        }
+    }
+
+    fn error(&mut self, msg: impl Into<String>, kind: &'static str) {
+        self.errors
+            .push(FieldError::new(self.loc.clone(), msg.into(), kind));
+    }
+
+    fn error_ctx(&mut self, msg: impl Into<String>, kind: &'static str, ctx: Value) {
+        self.errors
+            .push(FieldError::new(self.loc.clone(), msg.into(), kind).with_ctx(ctx));
+    }
+
+    fn missing(&mut self) {
+        self.error("field required", "value_error.missing");
+    }
+}
+
+/// Reads a bulk body for `task`. `new_id` makes the id of a record that has none (a UUIDv4
+/// string from the host's randomness). All errors are collected: 422 with Argilla's items.
+pub fn read_bulk(
+    task: Task,
+    body: &Map<String, Value>,
+    new_id: &mut dyn FnMut() -> String,
+) -> Result<Bulk, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut at = At {
+        loc: vec![json!("body")],
+        errors: &mut errors,
+    };
+    let tags = read_tags(body.get("tags"), &mut at.child("tags"));
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            at.child("metadata")
+                .error("value is not a valid dict", "type_error.dict");
+            Map::new()
+        }
+    };
+    let mut records = Vec::new();
+    match body.get("records") {
+        None => at.child("records").missing(),
+        Some(Value::Array(items)) => {
+            if items.len() > MAX_RECORDS_PER_BULK {
+                at.child("records").error_ctx(
+                    format!("ensure this value has at most {MAX_RECORDS_PER_BULK} items"),
+                    "value_error.list.max_items",
+                    json!({"limit_value": MAX_RECORDS_PER_BULK}),
+                );
+            } else {
+                let mut records_at = at.child("records");
+                let mut multi: Option<bool> = None;
+                let mut mixed = false;
+                for (i, item) in items.iter().enumerate() {
+                    let mut rec_at = records_at.child(i);
+                    if serde_json::to_vec(item).map_or(0, |b| b.len()) > MAX_RECORD_BYTES {
+                        rec_at.error_ctx(
+                            format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
+                            "value_error.record.too_large",
+                            json!({"limit_value": MAX_RECORD_BYTES}),
+                        );
+                        continue;
+                    }
+                    let Some(obj) = item.as_object() else {
+                        rec_at.error("value is not a valid dict", "type_error.dict");
+                        continue;
+                    };
+                    if task == Task::TextClassification {
+                        let m = obj
+                            .get("multi_label")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        match multi {
+                            None => multi = Some(m),
+                            Some(prev) if prev != m => mixed = true,
+                            _ => {}
+                        }
+                    }
+                    if let Some(record) = read_record(task, obj, &mut rec_at, new_id) {
+                        records.push(record);
+                    }
+                }
+                if mixed {
+                    records_at.error(
+                        "All records must be single/multi labelled",
+                        "assertion_error",
+                    );
+                }
+            }
+        }
+        Some(_) => at
+            .child("records")
+            .error("value is not a valid list", "type_error.list"),
+    }
+    if errors.is_empty() {
+        Ok(Bulk {
+            tags,
+            metadata,
+            records,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// A `tags` body field (`Dict[str, str]`) at `loc`, for the dataset endpoints.
+pub fn read_tag_map(
+    value: Option<&Value>,
+    loc: Vec<Value>,
+) -> Result<Map<String, Value>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let tags = read_tags(
+        value,
+        &mut At {
+            loc,
+            errors: &mut errors,
+        },
+    );
+    if errors.is_empty() {
+        Ok(tags)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `Dict[str, str]`: scalars coerced to strings, nested values refused.
+fn read_tags(value: Option<&Value>, at: &mut At<'_>) -> Map<String, Value> {
+    let mut out = Map::new();
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                match scalar_string(v) {
+                    Some(s) => {
+                        out.insert(k.clone(), Value::String(s));
+                    }
+                    None => at
+                        .child(k.as_str())
+                        .error("str type expected", "type_error.str"),
+                }
+            }
+        }
+        Some(_) => at.error("value is not a valid dict", "type_error.dict"),
+    }
+    out
+}
+
+/// A JSON scalar as pydantic's `str` reads it (numbers and booleans coerced).
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+        _ => None,
+    }
+}
+
+/// A record id as pydantic v1's `Union[int, str]` coerces it, as its stored string form:
+/// integers (and strings that `int()` reads: surrounding spaces, a sign, `_` between digits,
+/// leading zeros) become the integer's digits; floats are truncated; booleans are 1 or 0;
+/// other strings stay as they are. `None` for a list or object.
+pub fn coerce_id(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => format!("{}", f.trunc() as i128),
+            _ => n.to_string(),
+        }),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
+        Value::String(s) => Some(python_int(s).unwrap_or_else(|| s.clone())),
+        _ => None,
+    }
+}
+
+/// What Python's `int(s)` makes of a string, as digits: `" 5"` → 5, `"007"` → 7, `"-3"` → -3,
+/// `"1_000"` → 1000; `None` when it raises.
+fn python_int(s: &str) -> Option<String> {
+    let t = s.trim();
+    let (sign, digits) = match t.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return None;
+    }
+    let plain: String = digits.chars().filter(|c| *c != '_').collect();
+    let trimmed = plain.trim_start_matches('0');
+    let value = if trimmed.is_empty() { "0" } else { trimmed };
+    Some(if value == "0" {
+        "0".to_string()
+    } else {
+        format!("{sign}{value}")
+    })
+}
+
+fn read_record(
+    task: Task,
+    obj: &Map<String, Value>,
+    at: &mut At<'_>,
+    new_id: &mut dyn FnMut() -> String,
+) -> Option<Incoming> {
+    let before = at.errors.len();
+    let id = match obj.get("id") {
+        None | Some(Value::Null) => new_id(),
+        Some(v) => match coerce_id(v) {
+            Some(id) => id,
+            None => {
+                let mut id_at = at.child("id");
+                id_at.error("value is not a valid integer", "type_error.integer");
+                id_at.error("str type expected", "type_error.str");
+                String::new()
+            }
+        },
+    };
+    let mut doc = Map::new();
+    match obj.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            let mut flat = Map::new();
+            flatten_metadata("", m, &mut flat);
+            if !flat.is_empty() {
+                doc.insert("metadata".into(), Value::Object(flat));
+            }
+        }
+        Some(_) => at
+            .child("metadata")
+            .error("value is not a valid dict", "type_error.dict"),
+    }
+    match obj.get("event_timestamp") {
+        None | Some(Value::Null) => {}
+        Some(v) => match read_timestamp(v) {
+            Some(ts) => {
+                doc.insert("event_timestamp".into(), Value::String(ts));
+            }
+            None => at
+                .child("event_timestamp")
+                .error("invalid datetime format", "value_error.datetime"),
+        },
+    }
+    let status = match obj.get("status") {
+        None | Some(Value::Null) => "Default".to_string(),
+        Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => s.clone(),
+        Some(_) => {
+            at.child("status").error_ctx(
+                "value is not a valid enumeration member; permitted: 'Default', 'Edited', \
+                 'Discarded', 'Validated'",
+                "type_error.enum",
+                json!({"enum_values": STATUSES}),
+            );
+            String::new()
+        }
+    };
+    doc.insert("status".into(), Value::String(status.clone()));
+    for (single, plural) in [("prediction", "predictions"), ("annotation", "annotations")] {
+        let mut value = obj.get(single).filter(|v| !v.is_null()).cloned();
+        if value.is_none()
+            && let Some(Value::Object(by_agent)) = obj.get(plural)
+            && let Some((agent, first)) = by_agent.iter().next()
+        {
+            let mut first = first.as_object().cloned().unwrap_or_default();
+            first.insert("agent".into(), Value::String(agent.clone()));
+            value = Some(Value::Object(first));
+        }
+        if let Some(v) = value
+            && let Some(ann) = {
+                let root = at_root(at);
+                read_annotation(task, &v, &mut at.child(single), root)
+            }
+        {
+            let agent = ann["agent"].as_str().unwrap_or_default().to_string();
+            let mut without = ann.clone();
+            without.remove("agent");
+            doc.insert(single.into(), Value::Object(ann));
+            let mut by_agent = Map::new();
+            by_agent.insert(agent, Value::Object(without));
+            doc.insert(plural.into(), Value::Object(by_agent));
+        }
+    }
+    match obj.get("vectors") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(vectors)) => {
+            let mut out = Map::new();
+            for (name, v) in vectors {
+                let mut v_at = at.child("vectors");
+                let mut v_at = v_at.child(name.as_str());
+                match v.as_object() {
+                    Some(obj) => match obj.get("value") {
+                        Some(Value::Array(values)) if values.iter().all(Value::is_number) => {
+                            out.insert(name.clone(), Value::Object(obj.clone()));
+                        }
+                        Some(_) => v_at
+                            .child("value")
+                            .error("value is not a valid list of floats", "type_error.list"),
+                        None => v_at.child("value").missing(),
+                    },
+                    None => v_at.error("value is not a valid dict", "type_error.dict"),
+                }
+            }
+            if !out.is_empty() {
+                doc.insert("vectors".into(), Value::Object(out));
+            }
+        }
+        Some(_) => at
+            .child("vectors")
+            .error("value is not a valid dict", "type_error.dict"),
+    }
+    match task {
+        Task::TextClassification => read_text_classification(obj, &status, &mut doc, at),
+        Task::TokenClassification => read_token_classification(obj, &mut doc, at),
+        Task::Text2Text => read_text2text(obj, &mut doc, at),
+    }
+    if at.errors.len() > before {
+        return None;
+    }
+    Some(Incoming { id, doc })
+}
+
+/// The loc of a record's `__root__` (record-level rules).
+fn at_root(at: &At<'_>) -> Vec<Value> {
+    let mut loc = at.loc.clone();
+    loc.push(json!("__root__"));
+    loc
+}
+
+/// Flattens nested metadata with `.`; drops `null` and `[]` values; cuts strings (also in
+/// lists) to their last 128 characters.
+fn flatten_metadata(prefix: &str, m: &Map<String, Value>, out: &mut Map<String, Value>) {
+    for (k, v) in m {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Null => {}
+            Value::Array(items) if items.is_empty() => {}
+            Value::Object(inner) => flatten_metadata(&key, inner, out),
+            Value::Array(items) => {
+                out.insert(key, Value::Array(items.iter().map(cut_string).collect()));
+            }
+            other => {
+                out.insert(key, cut_string(other));
+            }
+        }
+    }
+}
+
+fn cut_string(v: &Value) -> Value {
+    match v {
+        Value::String(s) => {
+            let n = s.chars().count();
+            if n > METADATA_STRING_CHARS {
+                Value::String(s.chars().skip(n - METADATA_STRING_CHARS).collect())
+            } else {
+                v.clone()
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// An `event_timestamp`: an ISO 8601 date-time string (kept as given, zone included), or a
+/// number of seconds since the epoch (returned in UTC with its zone, as Argilla does).
+fn read_timestamp(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => {
+            let secs = n.as_f64()?;
+            let micros = (secs * 1_000_000.0).round() as i64;
+            let naive = Timestamp::from_micros(micros).to_iso();
+            // Python's isoformat leaves out a zero fraction.
+            let naive = naive.strip_suffix(".000000").unwrap_or(&naive).to_string();
+            Some(format!("{naive}+00:00"))
+        }
+        Value::String(s) => is_iso_datetime(s).then(|| s.clone()),
+        _ => None,
+    }
+}
+
+/// Whether `s` reads as pydantic v1's datetime: `YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|±HH[:]MM]`.
+fn is_iso_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    if b.len() < 16
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+    {
+        return false;
+    }
+    let mut i = 16;
+    if b.get(i) == Some(&b':') {
+        if !digits(i + 1..i + 3) {
+            return false;
+        }
+        i += 3;
+        if b.get(i) == Some(&b'.') {
+            let start = i + 1;
+            i = start;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start || i - start > 6 {
+                return false;
+            }
+        }
+    }
+    match b.get(i) {
+        None => true,
+        Some(b'Z') | Some(b'z') => i + 1 == b.len(),
+        Some(b'+') | Some(b'-') => {
+            let rest = &s[i + 1..];
+            let rest = rest.replace(':', "");
+            rest.len() == 4 && rest.bytes().all(|c| c.is_ascii_digit())
+                || rest.len() == 2 && rest.bytes().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+fn read_score(v: Option<&Value>, at: &mut At<'_>) -> Option<f64> {
+    match v {
+        None | Some(Value::Null) => Some(1.0),
+        Some(Value::Number(n)) => {
+            let s = n.as_f64().unwrap_or(0.0);
+            if s < 0.0 {
+                at.error_ctx(
+                    "ensure this value is greater than or equal to 0.0",
+                    "value_error.number.not_ge",
+                    json!({"limit_value": 0.0}),
+                );
+                None
+            } else if s > 1.0 {
+                at.error_ctx(
+                    "ensure this value is less than or equal to 1.0",
+                    "value_error.number.not_le",
+                    json!({"limit_value": 1.0}),
+                );
+                None
+            } else {
+                Some(s)
+            }
+        }
+        Some(_) => {
+            at.error("value is not a valid float", "type_error.float");
+            None
+        }
+    }
+}
+
+/// A prediction or annotation: `agent` (required, ≤ 64 characters) plus the task's parts.
+fn read_annotation(
+    task: Task,
+    v: &Value,
+    at: &mut At<'_>,
+    root: Vec<Value>,
+) -> Option<Map<String, Value>> {
+    let Some(obj) = v.as_object() else {
+        at.error("value is not a valid dict", "type_error.dict");
+        return None;
+    };
+    let before = at.errors.len();
+    let mut out = Map::new();
+    match obj.get("agent") {
+        None | Some(Value::Null) => {
+            at.errors.push(FieldError::new(
+                root,
+                "Agent must be defined!".to_string(),
+                "assertion_error",
+            ));
+        }
+        Some(Value::String(agent)) if agent.chars().count() > AGENT_MAX_CHARS => {
+            at.child("agent").error_ctx(
+                format!("ensure this value has at most {AGENT_MAX_CHARS} characters"),
+                "value_error.any_str.max_length",
+                json!({"limit_value": AGENT_MAX_CHARS}),
+            );
+        }
+        Some(v) => match scalar_string(v) {
+            Some(agent) => {
+                out.insert("agent".into(), Value::String(agent));
+            }
+            None => at
+                .child("agent")
+                .error("str type expected", "type_error.str"),
+        },
+    }
+    match task {
+        Task::TextClassification => {
+            let mut labels = Vec::new();
+            match obj.get("labels") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    let mut l_at = at.child("labels");
+                    for (i, item) in items.iter().enumerate() {
+                        let mut item_at = l_at.child(i);
+                        let Some(label) = item.as_object() else {
+                            item_at.error("value is not a valid dict", "type_error.dict");
+                            continue;
+                        };
+                        let class = label.get("class").or_else(|| label.get("class_label"));
+                        let class = match class.and_then(scalar_string) {
+                            Some(c) if c.is_empty() => {
+                                item_at
+                                    .child("class")
+                                    .error("Class name must not be empty", "assertion_error");
+                                continue;
+                            }
+                            Some(c) if c.chars().count() > LABEL_MAX_CHARS => {
+                                item_at.child("class").error(
+                                    format!(
+                                        "Class name '{c}' exceeds max length of {LABEL_MAX_CHARS}"
+                                    ),
+                                    "assertion_error",
+                                );
+                                continue;
+                            }
+                            Some(c) => c,
+                            None => {
+                                item_at.child("class").missing();
+                                continue;
+                            }
+                        };
+                        let Some(score) =
+                            read_score(label.get("score"), &mut item_at.child("score"))
+                        else {
+                            continue;
+                        };
+                        labels.push((class, score));
+                    }
+                }
+                Some(_) => at
+                    .child("labels")
+                    .error("value is not a valid list", "type_error.list"),
+            }
+            labels.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+            out.insert(
+                "labels".into(),
+                Value::Array(
+                    labels
+                        .into_iter()
+                        .map(|(c, s)| json!({"class_label": c, "score": s}))
+                        .collect(),
+                ),
+            );
+        }
+        Task::TokenClassification => {
+            let mut entities = Vec::new();
+            match obj.get("entities") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    let mut e_at = at.child("entities");
+                    for (i, item) in items.iter().enumerate() {
+                        let mut item_at = e_at.child(i);
+                        let Some(entity) = item.as_object() else {
+                            item_at.error("value is not a valid dict", "type_error.dict");
+                            continue;
+                        };
+                        let start = read_int(entity.get("start"), &mut item_at.child("start"));
+                        let end = read_int(entity.get("end"), &mut item_at.child("end"));
+                        let label = match entity.get("label").and_then(scalar_string) {
+                            Some(l) if l.is_empty() => {
+                                item_at.child("label").error_ctx(
+                                    "ensure this value has at least 1 characters",
+                                    "value_error.any_str.min_length",
+                                    json!({"limit_value": 1}),
+                                );
+                                None
+                            }
+                            Some(l) if l.chars().count() > LABEL_MAX_CHARS => {
+                                item_at.child("label").error_ctx(
+                                    format!(
+                                        "ensure this value has at most {LABEL_MAX_CHARS} characters"
+                                    ),
+                                    "value_error.any_str.max_length",
+                                    json!({"limit_value": LABEL_MAX_CHARS}),
+                                );
+                                None
+                            }
+                            Some(l) => Some(l),
+                            None => {
+                                item_at.child("label").missing();
+                                None
+                            }
+                        };
+                        let score = read_score(entity.get("score"), &mut item_at.child("score"));
+                        if let (Some(start), Some(end)) = (start, end)
+                            && end <= start
+                        {
+                            item_at.child("end").error(
+                                "End character cannot be placed before the starting character, \
+                                 it must be at least one character after.",
+                                "assertion_error",
+                            );
+                            continue;
+                        }
+                        if let (Some(start), Some(end), Some(label), Some(score)) =
+                            (start, end, label, score)
+                        {
+                            entities.push(
+                                json!({"start": start, "end": end, "label": label, "score": score}),
+                            );
+                        }
+                    }
+                }
+                Some(_) => at
+                    .child("entities")
+                    .error("value is not a valid list", "type_error.list"),
+            }
+            out.insert("entities".into(), Value::Array(entities));
+            match obj.get("score") {
+                None | Some(Value::Null) => {}
+                Some(v @ Value::Number(_)) => {
+                    out.insert("score".into(), v.clone());
+                }
+                Some(_) => at
+                    .child("score")
+                    .error("value is not a valid float", "type_error.float"),
+            }
+        }
+        Task::Text2Text => {
+            let mut sentences = Vec::new();
+            match obj.get("sentences") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    let mut s_at = at.child("sentences");
+                    for (i, item) in items.iter().enumerate() {
+                        let mut item_at = s_at.child(i);
+                        let Some(sentence) = item.as_object() else {
+                            item_at.error("value is not a valid dict", "type_error.dict");
+                            continue;
+                        };
+                        let text = match sentence.get("text").and_then(scalar_string) {
+                            Some(t) => Some(t),
+                            None => {
+                                item_at.child("text").missing();
+                                None
+                            }
+                        };
+                        let score = read_score(sentence.get("score"), &mut item_at.child("score"));
+                        if let (Some(text), Some(score)) = (text, score) {
+                            sentences.push((text, score));
+                        }
+                    }
+                }
+                Some(_) => at
+                    .child("sentences")
+                    .error("value is not a valid list", "type_error.list"),
+            }
+            sentences.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+            out.insert(
+                "sentences".into(),
+                Value::Array(
+                    sentences
+                        .into_iter()
+                        .map(|(t, s)| json!({"text": t, "score": s}))
+                        .collect(),
+                ),
+            );
+        }
+    }
+    (at.errors.len() == before).then_some(out)
+}
+
+fn read_int(v: Option<&Value>, at: &mut At<'_>) -> Option<i64> {
+    match v {
+        None | Some(Value::Null) => {
+            at.missing();
+            None
+        }
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            n.as_f64().map(|f| f as i64)
+        }
+        Some(_) => {
+            at.error("value is not a valid integer", "type_error.integer");
+            None
+        }
+    }
+}
+
+fn read_text_classification(
+    obj: &Map<String, Value>,
+    status: &str,
+    doc: &mut Map<String, Value>,
+    at: &mut At<'_>,
+) {
+    let mut inputs = Map::new();
+    match obj.get("inputs") {
+        None | Some(Value::Null) => at.child("inputs").missing(),
+        Some(Value::Object(m)) => {
+            let mut in_at = at.child("inputs");
+            if m.is_empty() {
+                in_at.error("No inputs provided", "assertion_error");
+            }
+            for (k, v) in m {
+                match v {
+                    Value::Null => in_at.child(k.as_str()).error(
+                        "none is not an allowed value",
+                        "type_error.none.not_allowed",
+                    ),
+                    Value::Array(items) => {
+                        let strings: Option<Vec<Value>> = items
+                            .iter()
+                            .map(|i| scalar_string(i).map(Value::String))
+                            .collect();
+                        match strings {
+                            Some(list) => {
+                                inputs.insert(k.clone(), Value::Array(list));
+                            }
+                            None => {
+                                let mut k_at = in_at.child(k.as_str());
+                                k_at.error("str type expected", "type_error.str");
+                                k_at.error("value is not a valid list", "type_error.list");
+                            }
+                        }
+                    }
+                    other => match scalar_string(other) {
+                        Some(s) => {
+                            inputs.insert(k.clone(), Value::String(s));
+                        }
+                        None => {
+                            let mut k_at = in_at.child(k.as_str());
+                            k_at.error("str type expected", "type_error.str");
+                            k_at.error("value is not a valid list", "type_error.list");
+                        }
+                    },
+                }
+            }
+        }
+        Some(_) => at
+            .child("inputs")
+            .error("value is not a valid dict", "type_error.dict"),
+    }
+    let multi_label = match obj.get("multi_label") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            at.child("multi_label")
+                .error("value could not be parsed to a boolean", "type_error.bool");
+            false
+        }
+    };
+    let root = at_root(at);
+    if !multi_label {
+        if let Some(labels) = doc
+            .get("annotation")
+            .and_then(|a| a.get("labels"))
+            .and_then(Value::as_array)
+            && labels.len() > 1
+        {
+            at.errors.push(FieldError::new(
+                root.clone(),
+                "Single label record must include only one annotation label".to_string(),
+                "assertion_error",
+            ));
+        }
+        if let Some(labels) = doc
+            .get("prediction")
+            .and_then(|a| a.get("labels"))
+            .and_then(Value::as_array)
+        {
+            let sum: f64 = labels.iter().filter_map(|l| l["score"].as_f64()).sum();
+            if sum > 1.001 {
+                let listed: Vec<String> = labels
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "ClassPrediction(class_label='{}', score={})",
+                            l["class_label"].as_str().unwrap_or_default(),
+                            l["score"]
+                        )
+                    })
+                    .collect();
+                at.errors.push(FieldError::new(
+                    root.clone(),
+                    format!("Wrong score distributions: [{}]", listed.join(", ")),
+                    "assertion_error",
+                ));
+            }
+        }
+        let annotated = doc
+            .get("annotation")
+            .and_then(|a| a.get("labels"))
+            .and_then(Value::as_array)
+            .is_some_and(|l| !l.is_empty());
+        if status == "Validated" && !annotated {
+            at.errors.push(FieldError::new(
+                root,
+                "Annotation must include some label for validated records".to_string(),
+                "assertion_error",
+            ));
+        }
+    }
+    let text = inputs
+        .values()
+        .flat_map(|v| match v {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    doc.insert("inputs".into(), Value::Object(inputs));
+    doc.insert("multi_label".into(), Value::Bool(multi_label));
+    match obj.get("explanation") {
+        None | Some(Value::Null) => {}
+        Some(v @ Value::Object(_)) => {
+            doc.insert("explanation".into(), v.clone());
+        }
+        Some(_) => at
+            .child("explanation")
+            .error("value is not a valid dict", "type_error.dict"),
+    }
+    doc.insert(
+        "metrics".into(),
+        json!({"text_length": text.chars().count()}),
+    );
+    doc.insert("text".into(), Value::String(text));
+}
+
+fn read_token_classification(
+    obj: &Map<String, Value>,
+    doc: &mut Map<String, Value>,
+    at: &mut At<'_>,
+) {
+    let text = match obj.get("text").or_else(|| obj.get("raw_text")) {
+        None | Some(Value::Null) => {
+            at.child("text").missing();
+            None
+        }
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            at.errors.push(FieldError::new(
+                at_root(at),
+                "No text or empty text provided".to_string(),
+                "assertion_error",
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            at.child("text")
+                .error("str type expected", "type_error.str");
+            None
+        }
+    };
+    let tokens: Option<Vec<String>> = match obj.get("tokens") {
+        None | Some(Value::Null) => {
+            at.child("tokens").missing();
+            None
+        }
+        Some(Value::Array(items)) if items.is_empty() => {
+            at.child("tokens").error_ctx(
+                "ensure this value has at least 1 items",
+                "value_error.list.min_items",
+                json!({"limit_value": 1}),
+            );
+            None
+        }
+        Some(Value::Array(items)) => {
+            let tokens: Option<Vec<String>> = items.iter().map(scalar_string).collect();
+            if tokens.is_none() {
+                at.child("tokens")
+                    .error("str type expected", "type_error.str");
+            }
+            tokens
+        }
+        Some(_) => {
+            at.child("tokens")
+                .error("value is not a valid list", "type_error.list");
+            None
+        }
+    };
+    let (Some(text), Some(tokens)) = (text, tokens) else {
+        return;
+    };
+    // Token offsets in the text (Argilla's SpanUtils): each token searched from the end of the
+    // previous one.
+    let mut offsets = Vec::with_capacity(tokens.len());
+    let mut from = 0;
+    for token in &tokens {
+        match text[from..].find(token.as_str()) {
+            Some(pos) => {
+                let start = from + pos;
+                offsets.push((start, start + token.len()));
+                from = start + token.len();
+            }
+            None => {
+                at.child("tokens").error(
+                    format!("Token '{token}' not found in text: {text}"),
+                    "value_error.tokens",
+                );
+                return;
+            }
+        }
+    }
+    // Entity spans in characters, aligned with the tokens (after trimming whitespace).
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let byte_of = |ch: i64| -> Option<usize> {
+        if ch < 0 {
+            return None;
+        }
+        let ch = ch as usize;
+        if ch == chars.len() {
+            Some(text.len())
+        } else {
+            chars.get(ch).map(|(b, _)| *b)
+        }
+    };
+    let char_of = |byte: usize| text[..byte].chars().count() as i64;
+    for part in ["prediction", "annotation"] {
+        let Some(entities) = doc
+            .get_mut(part)
+            .and_then(|a| a.get_mut("entities"))
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
+        let mut misaligned: Vec<String> = Vec::new();
+        for entity in entities.iter_mut() {
+            let (Some(start), Some(end)) = (entity["start"].as_i64(), entity["end"].as_i64())
+            else {
+                continue;
+            };
+            let clamp = |c: i64| c.clamp(0, chars.len() as i64);
+            let (mut s, mut e) = (clamp(start), clamp(end));
+            while s < e
+                && chars
+                    .get(s as usize)
+                    .is_some_and(|(_, c)| c.is_whitespace())
+            {
+                s += 1;
+            }
+            while e > s
+                && chars
+                    .get(e as usize - 1)
+                    .is_some_and(|(_, c)| c.is_whitespace())
+            {
+                e -= 1;
+            }
+            let aligned = match (byte_of(s), byte_of(e)) {
+                (Some(bs), Some(be)) => {
+                    e > s
+                        && offsets.iter().any(|(ts, _)| *ts == bs)
+                        && offsets.iter().any(|(_, te)| *te == be)
+                }
+                _ => false,
+            };
+            if aligned {
+                entity["start"] = json!(s);
+                entity["end"] = json!(e);
+            } else {
+                let span_text = match (byte_of(clamp(start)), byte_of(clamp(end))) {
+                    (Some(bs), Some(be)) if bs <= be => &text[bs..be],
+                    _ => "",
+                };
+                misaligned.push(format!(
+                    "('{}', {start}, {end}) - '{span_text}'",
+                    entity["label"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+        if !misaligned.is_empty() {
+            let tokens_repr: Vec<String> = tokens.iter().map(|t| format!("'{t}'")).collect();
+            at.child(part).child("entities").error(
+                format!(
+                    "Following entity spans are not aligned with provided tokenization\nSpans:\n{}\nTokens:\n[{}]",
+                    misaligned.join("\n"),
+                    tokens_repr.join(", ")
+                ),
+                "value_error.spans",
+            );
+        }
+    }
+    // Metrics, as Argilla stores them.
+    let tokens_metrics: Vec<Value> = tokens
+        .iter()
+        .map(|t| json!({"value": t, "capitalness": capitalness(t)}))
+        .collect();
+    let mentions = |part: &str| -> Value {
+        let mut seen: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        if let Some(entities) = doc
+            .get(part)
+            .and_then(|a| a.get("entities"))
+            .and_then(Value::as_array)
+        {
+            for e in entities {
+                let (Some(s), Some(en)) = (e["start"].as_i64(), e["end"].as_i64()) else {
+                    continue;
+                };
+                let (Some(bs), Some(be)) = (byte_of(s), byte_of(en)) else {
+                    continue;
+                };
+                let value = text[bs..be].to_string();
+                if seen.contains(&value) {
+                    continue;
+                }
+                seen.push(value.clone());
+                out.push(json!({"value": value, "label": e["label"], "score": e["score"], "capitalness": capitalness(&value)}));
+            }
+        }
+        json!({"mentions": out})
+    };
+    let _ = char_of;
+    let metrics = json!({
+        "text_length": text.chars().count(),
+        "tokens": tokens_metrics,
+        "predicted": mentions("prediction"),
+        "annotated": mentions("annotation"),
+    });
+    doc.insert(
+        "tokens".into(),
+        Value::Array(tokens.into_iter().map(Value::String).collect()),
+    );
+    doc.insert("metrics".into(), metrics);
+    doc.insert("text".into(), Value::String(text));
+}
+
+/// Argilla's `capitalness` of a token or mention.
+fn capitalness(value: &str) -> Value {
+    let has_alpha = value.chars().any(char::is_alphabetic);
+    if has_alpha && value.chars().all(|c| !c.is_lowercase()) {
+        return json!("UPPER");
+    }
+    if has_alpha && value.chars().all(|c| !c.is_uppercase()) {
+        return json!("LOWER");
+    }
+    if value.chars().next().is_some_and(char::is_uppercase) {
+        return json!("FIRST");
+    }
+    if value.chars().skip(1).any(char::is_uppercase) {
+        return json!("MIDDLE");
+    }
+    Value::Null
+}
+
+fn read_text2text(obj: &Map<String, Value>, doc: &mut Map<String, Value>, at: &mut At<'_>) {
+    match obj.get("text") {
+        None | Some(Value::Null) => at.child("text").missing(),
+        Some(Value::String(s)) => {
+            doc.insert("metrics".into(), json!({"text_length": s.chars().count()}));
+            doc.insert("text".into(), Value::String(s.clone()));
+        }
+        Some(_) => at
+            .child("text")
+            .error("str type expected", "type_error.str"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing a bulk
+
+/// Deep merge, as Elasticsearch's partial update does: objects merge key by key, anything else
+/// is replaced.
+pub fn deep_merge(stored: &mut Map<String, Value>, incoming: Map<String, Value>) {
+    for (k, v) in incoming {
+        match (stored.get_mut(&k), v) {
+            (Some(Value::Object(old)), Value::Object(new)) => deep_merge(old, new),
+            (_, v) => {
+                stored.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The labels a stored document uses (predictions and annotations), for the label schema.
+fn labels_of(task: Task, doc: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in ["prediction", "annotation"] {
+        let Some(p) = doc.get(part) else { continue };
+        match task {
+            Task::TextClassification => {
+                for l in p["labels"].as_array().into_iter().flatten() {
+                    if let Some(c) = l["class_label"].as_str() {
+                        out.push(c.to_string());
+                    }
+                }
+            }
+            Task::TokenClassification => {
+                for e in p["entities"].as_array().into_iter().flatten() {
+                    if let Some(c) = e["label"].as_str() {
+                        out.push(c.to_string());
+                    }
+                }
+            }
+            Task::Text2Text => {}
+        }
+    }
+    out
+}
+
+/// The label names of a dataset's schema, if it has one.
+pub fn schema_labels(dataset: &Dataset) -> Option<Vec<String>> {
+    let labels = dataset.settings.as_ref()?["label_schema"]["labels"].as_array()?;
+    Some(
+        labels
+            .iter()
+            .filter_map(|l| l["name"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// Applies a bulk to `dataset`, given the stored records of the bulk's ids (`existing[i]` for
+/// `bulk.records[i]`, `None` when new): the rules against the dataset (metadata keys, vector
+/// names, multi-label, label schema), the re-log merge, the dataset's tags, metadata, facts and
+/// `last_updated`. Answers the records to store, in bulk order (a repeated id: the later entry
+/// merged into the earlier). Nothing is decided by the store.
+pub fn apply_bulk(
+    dataset: &mut Dataset,
+    existing: &[Option<Record>],
+    bulk: Bulk,
+    now: Timestamp,
+) -> Result<Vec<Record>, BulkRefusal> {
+    let task = dataset.task;
+    let mut facts: RecordFacts = dataset.facts.clone();
+    let mut written: Vec<Record> = Vec::with_capacity(bulk.records.len());
+    for (i, incoming) in bulk.records.into_iter().enumerate() {
+        // A repeated id merges into its earlier entry; otherwise into the stored record.
+        let (stored, is_new) = match written.iter().position(|r| r.id == incoming.id) {
+            Some(pos) => (Some(written.remove(pos).doc), false),
+            None => match existing.get(i).cloned().flatten() {
+                Some(record) => (Some(record.doc), false),
+                None => (None, true),
+            },
+        };
+        if is_new {
+            facts.records += 1;
+        }
+        let mut doc = stored.unwrap_or_default();
+        deep_merge(&mut doc, incoming.doc);
+        doc.insert("last_updated".into(), Value::String(now.to_iso()));
+        if task == Task::TextClassification {
+            let multi = doc
+                .get("multi_label")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            match facts.multi_label {
+                Some(m) if m != multi => {
+                    return Err(BulkRefusal::MultiLabel {
+                        incoming_multi: multi,
+                    });
+                }
+                None => facts.multi_label = Some(multi),
+                _ => {}
+            }
+        }
+        if let Some(Value::Object(m)) = doc.get("metadata") {
+            for k in m.keys() {
+                if !facts.metadata_keys.contains(k) {
+                    facts.metadata_keys.push(k.clone());
+                }
+            }
+        }
+        if let Some(Value::Object(v)) = doc.get("vectors") {
+            for k in v.keys() {
+                if !facts.vector_names.contains(k) {
+                    facts.vector_names.push(k.clone());
+                }
+            }
+        }
+        for label in labels_of(task, &doc) {
+            if !facts.labels.contains(&label) {
+                facts.labels.push(label);
+            }
+        }
+        written.push(Record {
+            id: incoming.id,
+            doc,
+        });
+    }
+    if facts.metadata_keys.len() > METADATA_KEYS_LIMIT {
+        return Err(BulkRefusal::MetadataLimit {
+            len: facts.metadata_keys.len(),
+            limit: METADATA_KEYS_LIMIT,
+        });
+    }
+    if facts.vector_names.len() > VECTOR_NAMES_LIMIT {
+        return Err(BulkRefusal::VectorLimit);
+    }
+    if let Some(schema) = schema_labels(dataset) {
+        for record in &written {
+            for label in labels_of(task, &record.doc) {
+                if !schema.contains(&label) {
+                    return Err(BulkRefusal::LabelNotInSchema { label });
+                }
+            }
+        }
+    }
+    for (k, v) in bulk.tags {
+        dataset.tags.insert(k, v);
+    }
+    for (k, v) in bulk.metadata {
+        dataset.metadata.insert(k, v);
+    }
+    dataset.facts = facts;
+    dataset.last_updated = now;
+    Ok(written)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading records back
+
+/// A record as the scan shows it: its document with `id` appended.
+pub fn scanned(record: &Record) -> Value {
+    let mut doc = record.doc.clone();
+    doc.insert("id".into(), Value::String(record.id.clone()));
+    Value::Object(doc)
+}
+
+/// Argilla's `_source` projection: keeps a top-level key `k` when some pattern matches it
+/// (`*` wildcards) or names a field under it (`k.`…); `id` always stays. No patterns: all.
+pub fn project(doc: Value, fields: &[String]) -> Value {
+    if fields.is_empty() {
+        return doc;
+    }
+    let Value::Object(map) = doc else { return doc };
+    Value::Object(
+        map.into_iter()
+            .filter(|(k, _)| {
+                k == "id"
+                    || fields
+                        .iter()
+                        .any(|p| wildcard_match(p, k) || p.starts_with(&format!("{k}.")))
+            })
+            .collect(),
+    )
+}
+
+/// `fnmatch`-style matching with `*` (any run) and `?` (one character).
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_coerce_as_pydantic_does() {
+        let c = |v: Value| coerce_id(&v);
+        assert_eq!(c(json!(2)), Some("2".into()));
+        assert_eq!(c(json!("007")), Some("7".into()));
+        assert_eq!(c(json!(" 5")), Some("5".into()));
+        assert_eq!(c(json!("-3")), Some("-3".into()));
+        assert_eq!(c(json!("1_000")), Some("1000".into()));
+        assert_eq!(c(json!(1.7)), Some("1".into()));
+        assert_eq!(c(json!(true)), Some("1".into()));
+        assert_eq!(c(json!("1e3")), Some("1e3".into()));
+        assert_eq!(c(json!("1.5")), Some("1.5".into()));
+        assert_eq!(c(json!("abc")), Some("abc".into()));
+        assert_eq!(c(json!("-0")), Some("0".into()));
+        assert_eq!(c(json!([1])), None);
+    }
+
+    #[test]
+    fn metadata_flattens_drops_empties_and_cuts_strings() {
+        let mut out = Map::new();
+        let long = "x".repeat(130) + "end";
+        flatten_metadata(
+            "",
+            json!({"a": {"b": 1}, "n": null, "l": [], "s": long, "k": ["y"]})
+                .as_object()
+                .unwrap(),
+            &mut out,
+        );
+        assert_eq!(out["a.b"], json!(1));
+        assert!(!out.contains_key("n") && !out.contains_key("l"));
+        assert_eq!(out["s"].as_str().unwrap().chars().count(), 128);
+        assert!(out["s"].as_str().unwrap().ends_with("end"));
+    }
+
+    #[test]
+    fn projection_follows_argilla() {
+        let doc = json!({"id": "1", "inputs": {"text": "a"}, "metadata": {"k": 1}, "vectors": {}, "text": "a"});
+        let fields = vec!["inputs.*".to_string(), "text".to_string()];
+        assert_eq!(
+            project(doc, &fields),
+            json!({"id": "1", "inputs": {"text": "a"}, "text": "a"})
+        );
+        assert!(wildcard_match("annotation*", "annotations"));
+        assert!(!wildcard_match("annotation*", "prediction"));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert!(is_iso_datetime("2026-12-01T06:46:15.760265"));
+        assert!(is_iso_datetime("2023-06-01T10:00:00+00:00"));
+        assert!(is_iso_datetime("2023-06-01 10:00"));
+        assert!(!is_iso_datetime("yesterday"));
+        assert_eq!(
+            read_timestamp(&json!(1685613600)),
+            Some("2023-06-01T10:00:00+00:00".into())
+        );
+    }
+}
