@@ -357,6 +357,48 @@ fn a_missing_dataset_is_404_service_dataset_even_for_non_members() {
 }
 
 #[test]
+fn only_the_settings_paths_check_the_name_pattern() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // §3: `GET /api/datasets/e1:copy` is a get of the dataset "e1:copy" (404); §4.5: the
+    // settings paths are the ones that check the pattern (422 at ["path", "name"]).
+    let scene = Scene::new();
+    for name in ["Bad-Name", "e1:copy"] {
+        scene
+            .call("GET", &path(name), &scene.admin.api_key)
+            .off_contract()
+            .send()
+            .expect_json(404, &dataset_not_found(name));
+    }
+    let answer = scene
+        .call("DELETE", &path("Bad-Name"), &scene.admin.api_key)
+        .send();
+    answer.expect(200);
+    assert_eq!(answer.text().trim(), "null");
+}
+
+#[test]
+fn a_wrong_method_on_a_dataset_path_is_405() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    let (scene, name) = scene_with_records(1);
+    scene
+        .call("PUT", &path(&name), &scene.admin.api_key)
+        .off_contract()
+        .send()
+        .expect_json(405, &errors::method_not_allowed());
+    scene
+        .call("GET", &bulk_path(&name, TC), &scene.admin.api_key)
+        .off_contract()
+        .send()
+        .expect_json(405, &errors::method_not_allowed());
+}
+
+#[test]
 fn members_read_a_dataset_and_non_members_are_403() {
     if !datasets_here() {
         eprintln!("skipped: this host does not offer datasets yet");
@@ -1582,6 +1624,76 @@ fn text_classification_inputs_are_joined_into_text_and_numbers_become_strings() 
 }
 
 #[test]
+fn text_classification_and_text2text_records_carry_their_text_length() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // §4.3.5: the metrics the server stores; the ones the client sends are ignored.
+    let scene = Scene::new();
+    let texts = unique("ds");
+    scene.log(
+        &texts,
+        TC,
+        json!([with(
+            text_record(json!(1), "hello world"),
+            json!({"metrics": {"mine": 1}})
+        )]),
+    );
+    assert_eq!(
+        scene.record(&texts, "1")["metrics"],
+        json!({"text_length": 11})
+    );
+    let translations = unique("ds");
+    scene.log(
+        &translations,
+        T2T,
+        json!([text2text_record(json!(1), "hola")]),
+    );
+    assert_eq!(
+        scene.record(&translations, "1")["metrics"],
+        json!({"text_length": 4})
+    );
+}
+
+#[test]
+fn token_classification_records_carry_argillas_token_metrics() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // The §4.3.3 example.
+    let scene = Scene::new();
+    let name = unique("ds");
+    let record = with(
+        token_record(json!(7), "Michael is a professor"),
+        json!({
+            "prediction": {"agent": "m", "entities": [{"start": 0, "end": 7, "label": "PER", "score": 0.5}]},
+            "annotation": {"agent": "a", "entities": [{"start": 13, "end": 22, "label": "ROLE"}]},
+        }),
+    );
+    scene.log(&name, TOKEN, json!([record]));
+    assert_eq!(
+        scene.record(&name, "7")["metrics"],
+        json!({
+            "text_length": 22,
+            "tokens": [
+                {"value": "Michael", "capitalness": "FIRST"},
+                {"value": "is", "capitalness": "LOWER"},
+                {"value": "a", "capitalness": "LOWER"},
+                {"value": "professor", "capitalness": "LOWER"},
+            ],
+            "predicted": {"mentions": [
+                {"value": "Michael", "label": "PER", "score": 0.5, "capitalness": "FIRST"},
+            ]},
+            "annotated": {"mentions": [
+                {"value": "professor", "label": "ROLE", "score": 1.0, "capitalness": "LOWER"},
+            ]},
+        })
+    );
+}
+
+#[test]
 fn the_server_never_derives_validated_from_an_annotation() {
     if !datasets_here() {
         eprintln!("skipped: this host does not offer datasets yet");
@@ -2736,6 +2848,11 @@ fn a_bulk_of_5000_records_is_accepted() {
         .map(|i| json!({"id": i, "inputs": {"text": "x"}}))
         .collect();
     scene.log(&name, TC, json!(records));
+    // Keeps the shared store small for the tests that follow.
+    scene
+        .call("DELETE", &path(&name), &scene.admin.api_key)
+        .send()
+        .expect(200);
 }
 
 #[test]
@@ -2764,6 +2881,12 @@ fn a_record_over_one_mebibyte_is_422() {
 fn a_bulk_body_over_32_mebibytes_is_413() {
     if !datasets_here() {
         eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // As `a_body_over_one_mebibyte_is_413_and_changes_nothing`: over HTTP an early 413 may reach
+    // a client still sending as a broken pipe (readable 413s are the operations issue's item 2).
+    if t().is_http() {
+        println!("skipped over HTTP: an early 413 may reach the client as a broken pipe");
         return;
     }
     let scene = Scene::new();
@@ -2795,6 +2918,11 @@ fn a_bulk_body_of_a_few_mebibytes_is_read() {
     let text = "y".repeat(500 * 1024);
     let records: Vec<Value> = (0..6).map(|i| text_record(json!(i), &text)).collect();
     scene.log(&name, TC, json!(records));
+    // Keeps the shared store small for the tests that follow.
+    scene
+        .call("DELETE", &path(&name), &scene.admin.api_key)
+        .send()
+        .expect(200);
 }
 
 // ---- scan: paging and order (§4.3) ------------------------------------------------------------
@@ -3560,6 +3688,25 @@ fn deleting_records_without_a_query_deletes_every_record() {
         .call("DELETE", &data_path(&name, false), &scene.admin.api_key)
         .send()
         .expect_json(200, &json!({"matched": 2, "processed": 2}));
+}
+
+#[test]
+fn mark_as_discarded_defaults_to_a_hard_delete() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    let (scene, name) = scene_with_records(3);
+    scene
+        .call(
+            "DELETE",
+            &format!("/api/datasets/{name}/data"),
+            &scene.admin.api_key,
+        )
+        .json(&json!({"ids": [2]}))
+        .send()
+        .expect_json(200, &json!({"matched": 1, "processed": 1}));
+    assert_eq!(ids_of(&scene.records(&name)), ["1", "3"]);
 }
 
 #[test]
