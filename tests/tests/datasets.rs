@@ -7,7 +7,7 @@
 //! against such a host every test here prints `skipped: …` and passes, so the suite stays
 //! runnable while the stores are built.
 
-use std::sync::OnceLock;
+use std::sync::{Barrier, OnceLock};
 
 use workgate_conformance::datasets::*;
 use workgate_conformance::errors;
@@ -856,15 +856,17 @@ fn copying_into_another_workspace() {
     let (scene, source) = scene_with_records(2);
     let target = t().create_workspace();
     let copy = unique("copy");
+    let copier = t().create_user("admin");
     let answer = scene
         .call(
             "PUT",
             &format!("/api/datasets/{source}:copy"),
-            &scene.admin.api_key,
+            &copier.api_key,
         )
         .json(&json!({"name": copy, "target_workspace": target.name}))
         .send();
     let body = answer.expect(200);
+    assert_eq!(body["created_by"], copier.username.as_str(), "the caller");
     assert_eq!(body["workspace"], target.name.as_str());
     assert_eq!(body["id"], format!("{}.{copy}", target.name));
     assert_eq!(body["metadata"]["source_workspace"], scene.ws());
@@ -3547,6 +3549,23 @@ fn sort_by_a_field_with_an_id_tie_break() {
 }
 
 #[test]
+fn sort_by_a_metadata_field_puts_records_without_it_last() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // ES's default for a missing sort value is `_last` (§4.3.1 sort_by).
+    let (scene, name) = filter_scene();
+    let answer = scene.scan(
+        &name,
+        None,
+        &json!({"sort_by": [{"id": "metadata.n", "order": "asc"}]}),
+    );
+    answer.expect(200);
+    assert_eq!(ids_in(&answer), ["2", "3", "1", "4", "5"]);
+}
+
+#[test]
 fn a_sorted_scan_pages_through_every_record_once() {
     if !datasets_here() {
         eprintln!("skipped: this host does not offer datasets yet");
@@ -4345,4 +4364,105 @@ fn a_refused_dataset_change_writes_no_audit_entry() {
     assert!(audit_entries("dataset.create", scene.ws(), &fresh).is_empty());
     assert!(audit_entries("dataset.delete", scene.ws(), &name).is_empty());
     assert!(audit_entries("dataset.records.delete", scene.ws(), &name).is_empty());
+}
+
+// ---- concurrent bulks (API.md section 10: a bulk is atomic) ----------------------------------------
+
+const RACERS: usize = 8;
+
+/// Runs `request(i)` for i in 0..RACERS from threads released at the same moment.
+fn race(request: impl Fn(usize) -> Answer + Sync) -> Vec<Answer> {
+    let barrier = Barrier::new(RACERS);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..RACERS)
+            .map(|i| {
+                let (barrier, request) = (&barrier, &request);
+                scope.spawn(move || {
+                    barrier.wait();
+                    request(i)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racer finished"))
+            .collect()
+    })
+}
+
+#[test]
+fn parallel_bulks_into_a_new_dataset_create_it_once_and_keep_every_record() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    let scene = Scene::new();
+    let name = unique("ds");
+    let answers = race(|i| {
+        scene.bulk(
+            &scene.admin.api_key,
+            &name,
+            TC,
+            text_records(i as u64 * 10, 3),
+        )
+    });
+    for answer in &answers {
+        answer.expect_json(200, &json!({"dataset": name, "processed": 3, "failed": 0}));
+    }
+    assert_eq!(scene.records(&name).len(), RACERS * 3);
+    assert_eq!(audit_entries("dataset.create", scene.ws(), &name).len(), 1);
+}
+
+#[test]
+fn parallel_re_logs_of_one_record_merge_every_metadata_key() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // The deep merge is read-merge-write of the stored record: no lost update.
+    let (scene, name) = scene_with_records(1);
+    let answers = race(|i| {
+        let record = with(
+            text_record(json!(1), "text 1"),
+            json!({"metadata": {format!("k{i}"): i}}),
+        );
+        scene.bulk(&scene.member.api_key, &name, TC, json!([record]))
+    });
+    for answer in &answers {
+        answer.expect(200);
+    }
+    let metadata = scene.record(&name, "1")["metadata"].clone();
+    let mut got: Vec<&str> = keys(&metadata);
+    got.sort_unstable();
+    let want: Vec<String> = (0..RACERS).map(|i| format!("k{i}")).collect();
+    assert_eq!(got, want, "{metadata}");
+}
+
+#[test]
+fn parallel_bulks_count_metadata_keys_together() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // 8 bulks of 7 new keys each onto 0 stored: at most 7 of them fit under 50 keys.
+    let (scene, name) = scene_with_records(1);
+    let answers = race(|i| {
+        let metadata: serde_json::Map<String, Value> =
+            (0..7).map(|k| (format!("r{i}k{k}"), json!(k))).collect();
+        let record = with(
+            text_record(json!(100 + i), "x"),
+            json!({"metadata": metadata}),
+        );
+        scene.bulk(&scene.admin.api_key, &name, TC, json!([record]))
+    });
+    let accepted = answers.iter().filter(|a| a.status == 200).count();
+    for answer in answers.iter().filter(|a| a.status != 200) {
+        answer.expect(400);
+        assert_eq!(
+            answer.json["detail"]["code"],
+            "argilla.api.errors::MetadataLimitExceededError"
+        );
+    }
+    assert_eq!(accepted, 7, "7 × 7 = 49 keys fit, the eighth bulk does not");
+    assert_eq!(scene.records(&name).len(), 1 + accepted);
 }
