@@ -33,11 +33,14 @@ fn error(message: impl Into<String>) -> InputError {
 pub enum Value {
     /// Missing, or `undefined`.
     Absent,
+    /// `null`.
+    Null,
     /// A string.
     Text(String),
     /// An array whose items are all strings.
     Texts(Vec<String>),
-    /// Anything else (`null`, a number, an object, an array with a non-string item...).
+    /// Anything else (a number, an object, an array with a non-string item, a field whose
+    /// getter threw...).
     Other,
 }
 
@@ -80,7 +83,15 @@ pub enum OwnedResource {
     Instance,
     Workspace(String),
     User(String),
-    DatasetCopy { from: String, to: String },
+    DatasetCopy {
+        from: String,
+        to: String,
+    },
+    /// A dataset: its workspace and creator (`None` when unknown).
+    Dataset {
+        workspace: String,
+        created_by: Option<String>,
+    },
 }
 
 impl OwnedResource {
@@ -90,6 +101,13 @@ impl OwnedResource {
             OwnedResource::Workspace(name) => Resource::Workspace(name),
             OwnedResource::User(name) => Resource::User(name),
             OwnedResource::DatasetCopy { from, to } => Resource::DatasetCopy { from, to },
+            OwnedResource::Dataset {
+                workspace,
+                created_by,
+            } => Resource::Dataset {
+                workspace,
+                created_by: created_by.as_deref(),
+            },
         }
     }
 }
@@ -101,13 +119,17 @@ fn expected_shape(kind: ResourceKind) -> &'static str {
         ResourceKind::Workspace => "a resource {workspace: \"<name>\"}",
         ResourceKind::User => "a resource {user: \"<username>\"}",
         ResourceKind::DatasetCopy => "a resource {from: \"<workspace>\", to: \"<workspace>\"}",
+        ResourceKind::Dataset => {
+            "a resource {workspace: \"<name>\", createdBy: \"<username>\"} (createdBy may be null)"
+        }
     }
 }
 
 /// Reads the resource that `action` applies to. Only the fields of the action's resource kind
 /// are read (that keeps a call cheap, and extra fields are ignored); a missing or non-string
 /// field, or a resource given to an instance-level action, is an error saying what the action
-/// takes.
+/// takes. A dataset's `createdBy` may be missing or `null` (the creator is unknown: only admins
+/// are allowed).
 pub fn read_resource<F>(action: Action, arg: Arg<F>) -> Result<OwnedResource, InputError>
 where
     F: Fn(&'static str) -> Value,
@@ -133,10 +155,25 @@ where
             from: text("from")?,
             to: text("to")?,
         },
+        ResourceKind::Dataset => OwnedResource::Dataset {
+            workspace: text("workspace")?,
+            created_by: match field("createdBy") {
+                Value::Text(s) => Some(s),
+                // Missing or `null`: the creator is unknown.
+                Value::Absent | Value::Null => None,
+                _ => {
+                    return Err(error(format!(
+                        "{action} takes {}; `createdBy` is neither a string nor null",
+                        expected_shape(kind)
+                    )));
+                }
+            },
+        },
     })
 }
 
-/// Reads a resource of whichever kind its fields say, `{workspace}`, `{user}` or `{from, to}`
+/// Reads a resource of whichever kind its fields say, `{workspace}`, `{workspace, createdBy}`
+/// (a dataset: `createdBy` present, a username or `null` for unknown), `{user}` or `{from, to}`
 /// (no resource: the instance), to list the actions allowed on it.
 pub fn read_any_resource<F>(arg: Arg<F>) -> Result<OwnedResource, InputError>
 where
@@ -147,17 +184,29 @@ where
         Arg::NotAnObject => None,
         Arg::Object(field) => Some(field),
     };
-    let text = |key| match field.as_ref().map(|field| field(key)) {
-        Some(Value::Text(s)) => Some(s),
+    let read = |key| field.as_ref().map_or(Value::Absent, |field| field(key));
+    let text = |key| match read(key) {
+        Value::Text(s) => Some(s),
         _ => None,
     };
+    let shapes = "a resource is one of {workspace}, {workspace, createdBy}, {user} or {from, to}, \
+                  with string values (createdBy may be null)";
     match (text("workspace"), text("user"), text("from"), text("to")) {
-        (Some(w), None, None, None) => Ok(OwnedResource::Workspace(w)),
+        (Some(workspace), None, None, None) => match read("createdBy") {
+            Value::Absent => Ok(OwnedResource::Workspace(workspace)),
+            Value::Null => Ok(OwnedResource::Dataset {
+                workspace,
+                created_by: None,
+            }),
+            Value::Text(created_by) => Ok(OwnedResource::Dataset {
+                workspace,
+                created_by: Some(created_by),
+            }),
+            Value::Texts(_) | Value::Other => Err(error(shapes)),
+        },
         (None, Some(u), None, None) => Ok(OwnedResource::User(u)),
         (None, None, Some(from), Some(to)) => Ok(OwnedResource::DatasetCopy { from, to }),
-        _ => Err(error(
-            "a resource is one of {workspace}, {user} or {from, to}, with string values",
-        )),
+        _ => Err(error(shapes)),
     }
 }
 

@@ -14,6 +14,7 @@
 //! me.can("readWorkspace", { workspace: "team" });
 //! me.can("rotateApiKey", { user: me.username });
 //! me.can("copyDataset", { from: "a", to: "b" });
+//! me.can("deleteDataset", { workspace: "team", createdBy: "ann" }); // its creator, or admins
 //! me.workspaces();                                // names it can access
 //! me.workspaceActions("team");                    // e.g. ["readWorkspace", "listDatasets", ...]
 //! isValidName("team-1");                          // the username / workspace name rule
@@ -35,9 +36,10 @@ use workgate_core::validation;
 
 use crate::input::{Arg, InputError, MeSubject, Value};
 
-/// The TypeScript types of the API (`Action`, `Role`, `User`, `Resource`, `PasswordLength`),
-/// emitted into the package's `.d.ts`. The tests check them against core: `Action` lists exactly
-/// `actions()`, `Role` core's roles, and `PasswordLength` is what `passwordLength()` answers.
+/// The TypeScript types of the API (`Action`, `Role`, `User`, `DatasetResource`, `Resource`,
+/// `PasswordLength`), emitted into the package's `.d.ts`. The tests check them against core:
+/// `Action` lists exactly `actions()`, `Role` core's roles, and `PasswordLength` is what
+/// `passwordLength()` answers.
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = include_str!("types.d.ts");
 
@@ -59,6 +61,8 @@ extern "C" {
     fn from(this: &JsResource) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, getter, structural, catch)]
     fn to(this: &JsResource) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, getter = createdBy, structural, catch)]
+    fn created_by(this: &JsResource) -> Result<JsValue, JsValue>;
 }
 
 fn js_error(e: InputError) -> JsError {
@@ -70,6 +74,9 @@ fn value_of(v: JsValue) -> Value {
     if v.is_undefined() {
         return Value::Absent;
     }
+    if v.is_null() {
+        return Value::Null;
+    }
     if let Some(s) = v.as_string() {
         return Value::Text(s);
     }
@@ -80,21 +87,23 @@ fn value_of(v: JsValue) -> Value {
     Value::Other
 }
 
-/// Classifies a JS value given where an object is expected, with `get` reading its fields.
+/// Classifies a JS value given where an object is expected, with `get` reading its fields. A
+/// field whose getter throws reads as [`Value::Other`] (never as missing or `null`).
 fn arg_of<'a, F>(value: &'a JsValue, get: F) -> Arg<impl Fn(&'static str) -> Value + 'a>
 where
-    F: Fn(&'a JsValue, &'static str) -> JsValue + 'a,
+    F: Fn(&'a JsValue, &'static str) -> Result<JsValue, JsValue> + 'a,
 {
     if value.is_undefined() || value.is_null() {
         Arg::Absent
     } else if !value.is_object() || Array::is_array(value) {
         Arg::NotAnObject
     } else {
-        Arg::Object(move |key| value_of(get(value, key)))
+        Arg::Object(move |key| get(value, key).map_or(Value::Other, value_of))
     }
 }
 
-/// A resource argument: `{workspace}`, `{user}`, `{from, to}`, or nothing.
+/// A resource argument: `{workspace}`, `{workspace, createdBy}`, `{user}`, `{from, to}`, or
+/// nothing.
 fn resource_arg(value: &JsValue) -> Arg<impl Fn(&'static str) -> Value + '_> {
     arg_of(value, |value, key| {
         let object: &JsResource = value.unchecked_ref();
@@ -103,9 +112,9 @@ fn resource_arg(value: &JsValue) -> Arg<impl Fn(&'static str) -> Value + '_> {
             "user" => object.user(),
             "from" => object.from(),
             "to" => object.to(),
+            "createdBy" => object.created_by(),
             _ => Ok(JsValue::UNDEFINED),
         }
-        .unwrap_or(JsValue::NULL)
     })
 }
 
@@ -188,7 +197,7 @@ impl Subject {
         #[wasm_bindgen(unchecked_param_type = "User")] user: JsValue,
     ) -> Result<Subject, JsError> {
         let arg = arg_of(&user, |value, key| {
-            Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::NULL)
+            Reflect::get(value, &JsValue::from_str(key))
         });
         let inner = input::read_user(arg).map_err(js_error)?;
         Ok(Subject { inner })

@@ -21,7 +21,11 @@ export type Action =
   | "writeDataset"
   | "createDataset"
   | "deleteDataset"
-  | "copyDataset";
+  | "copyDataset"
+  | "closeDataset"
+  | "openDataset"
+  | "deleteRecords"
+  | "manageDatasetSettings";
 
 /** A user's role. */
 export type Role = "admin" | "annotator";
@@ -39,13 +43,31 @@ export interface User {
 }
 
 /**
- * What an action applies to. Workspace and dataset actions take `{workspace}`, user actions
- * `{user}` (a username), `copyDataset` takes `{from, to}` (workspace names), and instance-level
- * actions (`listWorkspaces`, `createWorkspace`, `listUsers`, `createUser`, `readAuditLog`)
- * take no resource.
+ * One dataset, for the actions that depend on who created it (`deleteDataset`, `closeDataset`,
+ * `openDataset`, `deleteRecords`): admins always; an annotator only while a member of
+ * `workspace` and only if `createdBy` is its username. `createdBy` missing or `null` means the
+ * creator is unknown, so only admins are allowed.
+ */
+export interface DatasetResource {
+  /** The name of the dataset's workspace. */
+  workspace: string;
+  /** The username of the dataset's creator; missing or `null`: unknown. */
+  createdBy?: string | null;
+}
+
+/**
+ * What an action applies to. Workspace actions, and the dataset actions that do not depend on
+ * the creator (`listDatasets`, `readDataset`, `writeDataset`, `createDataset`,
+ * `manageDatasetSettings`), take `{workspace}`; `deleteDataset`, `closeDataset`, `openDataset`
+ * and `deleteRecords` take a `DatasetResource` `{workspace, createdBy}`; user actions take
+ * `{user}` (a username); `copyDataset` takes `{from, to}` (workspace names); instance-level
+ * actions (`listWorkspaces`, `createWorkspace`, `listUsers`, `createUser`, `readAuditLog`) take
+ * no resource. `allowedActions` tells the shapes apart by their fields: with a `createdBy`
+ * field (even `null`) the resource is a dataset.
  */
 export type Resource =
   | { workspace: string }
+  | DatasetResource
   | { user: string }
   | { from: string; to: string };
 
