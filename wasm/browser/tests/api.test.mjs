@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { RULES } from "./expectations.mjs";
 
 import { createRequire } from "node:module";
 
@@ -34,7 +35,7 @@ test("the package's exports resolve for import and require", async () => {
       "module.exports = new Subject(" + JSON.stringify(ann) + ").can('createUser');\n");
     const esm = await import(pathToFileURL(join(dir, "esm.mjs")).href);
     assert.equal(esm.answer, true);
-    assert.equal(esm.count, 22);
+    assert.equal(esm.count, 26);
     assert.equal(createRequire(join(dir, "x.js"))(join(dir, "cjs.cjs")), false);
     const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
     assert.equal(manifest.name, "workgate-browser");
@@ -54,7 +55,7 @@ test("the TypeScript declarations cover the whole API", () => {
     assert.ok(union, `${dts}: Action type`);
     assert.deepEqual([...union[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]), actions(), `${dts}: Action lists actions()`);
     for (const decl of [
-      "export type Role", "export interface User", "export type Resource",
+      "export type Role", "export interface User", "export interface DatasetResource", "export type Resource",
       "export class Subject", "constructor(user: User)", "can(action: Action, resource?: Resource): boolean",
       "allowedActions(resource?: Resource): Action[]", "workspaceActions(name: string): Action[]",
       "workspaces(candidates?: string[]): string[]", "readonly isAdmin: boolean", "readonly role: Role",
@@ -93,7 +94,7 @@ test("a subject from the /api/me JSON", () => {
   assert.equal(s.role, "annotator");
   assert.equal(s.isAdmin, false);
   assert.equal(new Subject(root).isAdmin, true);
-  assert.equal(actions().length, 22);
+  assert.equal(actions().length, 26);
   assert.ok(actions().every((a) => /^[a-z][A-Za-z]+$/.test(a)));
 });
 
@@ -102,15 +103,26 @@ test("listing helpers agree with can()", () => {
     const s = new Subject(user);
     assert.deepEqual(s.workspaces(), user.role === "admin" ? user.workspaces : ["ann", "team"]);
     assert.deepEqual(s.workspaces(["other", "team", "ann"]), user.role === "admin" ? ["other", "team", "ann"] : ["team", "ann"]);
-    for (const resource of [undefined, { workspace: "team" }, { workspace: "other" }, { user: "ann" }, { user: "bob" }, { from: "ann", to: "team" }]) {
-      const fits = actions().filter((a) => { try { s.can(a, resource); return true; } catch { return false; } });
-      assert.deepEqual(s.allowedActions(resource), fits.filter((a) => s.can(a, resource)), JSON.stringify(resource));
+    const resources = [
+      [undefined, "instance"], [{ workspace: "team" }, "workspace"], [{ workspace: "other" }, "workspace"],
+      [{ workspace: "team", createdBy: "ann" }, "dataset"], [{ workspace: "team", createdBy: "bob" }, "dataset"],
+      [{ workspace: "team", createdBy: null }, "dataset"], [{ workspace: "other", createdBy: "ann" }, "dataset"],
+      [{ user: "ann" }, "user"], [{ user: "bob" }, "user"], [{ from: "ann", to: "team" }, "copy"],
+    ];
+    for (const [resource, kind] of resources) {
+      // The actions of the resource's kind (RULES, by hand), and can() accepts the resource for each.
+      const ofKind = actions().filter((a) => RULES[a][0] === kind);
+      for (const a of ofKind) assert.doesNotThrow(() => s.can(a, resource), `${a} ${JSON.stringify(resource)}`);
+      assert.deepEqual(s.allowedActions(resource), ofKind.filter((a) => s.can(a, resource)), JSON.stringify(resource));
     }
     for (const ws of ["team", "other"]) assert.deepEqual(s.workspaceActions(ws), s.allowedActions({ workspace: ws }));
   }
   assert.deepEqual(new Subject(ann).workspaceActions("team"), ["readWorkspace", "listDatasets", "readDataset", "writeDataset"]);
   assert.deepEqual(new Subject(ann).workspaceActions("other"), []);
   assert.deepEqual(new Subject(ann).allowedActions(), ["listWorkspaces"]);
+  assert.deepEqual(new Subject(ann).allowedActions({ workspace: "team", createdBy: "ann" }), ["deleteDataset", "closeDataset", "openDataset", "deleteRecords"]);
+  assert.deepEqual(new Subject(ann).allowedActions({ workspace: "team", createdBy: null }), []);
+  assert.deepEqual(new Subject(root).allowedActions({ workspace: "other", createdBy: null }), ["deleteDataset", "closeDataset", "openDataset", "deleteRecords"]);
 });
 
 test("odd input throws an Error with a message, never traps, and leaves the subject usable", () => {
@@ -127,6 +139,8 @@ test("odd input throws an Error with a message, never traps, and leaves the subj
     calls.push(() => s.can("readWorkspace", v));
     calls.push(() => s.can("readWorkspace", { workspace: v }));
     calls.push(() => s.can("copyDataset", { from: "a", to: v }));
+    calls.push(() => s.can("deleteDataset", { workspace: "team", createdBy: v }));
+    calls.push(() => s.allowedActions({ workspace: "team", createdBy: v }));
     calls.push(() => s.allowedActions(v));
     calls.push(() => s.workspaceActions(v));
     calls.push(() => s.workspaces(v));
@@ -145,6 +159,10 @@ test("odd input throws an Error with a message, never traps, and leaves the subj
   assert.ok(threw > calls.length / 2);
   assert.equal(s.can("readWorkspace", { workspace: "team" }), true, "still usable");
   assert.equal(s.can("readWorkspace", { workspace: "x".repeat(100000) }), false);
+  // A createdBy whose getter throws is not taken for an unknown creator (nor for anyone).
+  const creatorThrows = { workspace: "team", get createdBy() { throw new Error("boom"); } };
+  assert.throws(() => new Subject(root).can("deleteDataset", creatorThrows), { message: /`createdBy` is neither a string nor null/ });
+  assert.throws(() => s.allowedActions(creatorThrows), { message: /a resource is one of/ });
 });
 
 test("the field rules are core's: name pattern and password length (decisions.json fieldRules)", () => {

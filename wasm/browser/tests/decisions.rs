@@ -22,6 +22,7 @@ fn table() -> Json {
 fn value_of(v: Option<&Json>) -> Value {
     match v {
         None => Value::Absent,
+        Some(Json::Null) => Value::Null,
         Some(Json::String(s)) => Value::Text(s.clone()),
         Some(Json::Array(items)) => items
             .iter()
@@ -113,6 +114,7 @@ fn the_typescript_action_type_lists_every_action() {
 
 #[test]
 fn listing_helpers_agree_with_can() {
+    use input::OwnedResource::{Dataset, Workspace};
     let table = table();
     for (name, s) in table["subjects"].as_object().expect("subjects") {
         let me = input::read_user(arg_of(Some(&s["user"]))).expect(name);
@@ -123,16 +125,88 @@ fn listing_helpers_agree_with_can() {
             "{name}"
         );
         for ws in ["team", "other", name.as_str()] {
-            let resource = input::OwnedResource::Workspace(ws.to_string());
-            let listed = input::allowed_actions(&me.subject, &resource);
-            for action in Action::ALL {
-                let fits = action.resource_kind() == resource.as_resource().kind();
-                let allowed =
-                    fits && workgate_core::can(&me.subject, action, &resource.as_resource());
-                assert_eq!(listed.contains(&action), allowed, "{name} {action} {ws}");
+            let workspace = ws.to_string();
+            let mut resources = vec![Workspace(workspace.clone())];
+            for created_by in [Some(name.as_str()), Some("other"), None] {
+                resources.push(Dataset {
+                    workspace: workspace.clone(),
+                    created_by: created_by.map(str::to_string),
+                });
+            }
+            for resource in resources {
+                let listed = input::allowed_actions(&me.subject, &resource);
+                for action in Action::ALL {
+                    let fits = action.resource_kind() == resource.as_resource().kind();
+                    let allowed =
+                        fits && workgate_core::can(&me.subject, action, &resource.as_resource());
+                    assert_eq!(
+                        listed.contains(&action),
+                        allowed,
+                        "{name} {action} {resource:?}"
+                    );
+                }
             }
         }
     }
+}
+
+#[test]
+fn allowed_actions_tells_the_resource_shapes_apart() {
+    use input::OwnedResource;
+    let read = |json: Json| input::read_any_resource(arg_of(Some(&json)));
+    let dataset = |created_by: Option<&str>| {
+        Ok(OwnedResource::Dataset {
+            workspace: "team".into(),
+            created_by: created_by.map(str::to_string),
+        })
+    };
+    assert_eq!(
+        read(serde_json::json!({"workspace": "team"})),
+        Ok(OwnedResource::Workspace("team".into()))
+    );
+    assert_eq!(
+        read(serde_json::json!({"workspace": "team", "createdBy": "ann"})),
+        dataset(Some("ann"))
+    );
+    // An explicit null is a dataset whose creator is unknown, not a workspace.
+    assert_eq!(
+        read(serde_json::json!({"workspace": "team", "createdBy": null})),
+        dataset(None)
+    );
+    for bad in [
+        serde_json::json!({"workspace": "team", "createdBy": 7}),
+        serde_json::json!({"workspace": "team", "createdBy": ["ann"]}),
+        serde_json::json!({"createdBy": "ann"}),
+        serde_json::json!({"workspace": "team", "user": "ann"}),
+        serde_json::json!("team"),
+    ] {
+        let err = read(bad.clone()).expect_err(&bad.to_string());
+        assert!(err.0.contains("{workspace, createdBy}"), "{bad}: {err}");
+    }
+    // Only the creator-dependent actions are listed for a dataset; for an annotator, only on
+    // its own datasets in its workspaces.
+    let ann = input::read_user(arg_of(Some(
+        &serde_json::json!({"username": "ann", "role": "annotator", "workspaces": ["ann", "team"]}),
+    )))
+    .expect("ann");
+    let own = OwnedResource::Dataset {
+        workspace: "team".into(),
+        created_by: Some("ann".into()),
+    };
+    assert_eq!(
+        input::allowed_actions(&ann.subject, &own),
+        [
+            Action::DeleteDataset,
+            Action::CloseDataset,
+            Action::OpenDataset,
+            Action::DeleteRecords
+        ]
+    );
+    let unknown = OwnedResource::Dataset {
+        workspace: "team".into(),
+        created_by: None,
+    };
+    assert_eq!(input::allowed_actions(&ann.subject, &unknown), []);
 }
 
 /// The names of a TypeScript string-literal union `export type NAME = "a" | "b" ...;`.

@@ -16,13 +16,17 @@ import { fileURLToPath } from "node:url";
 // Who may take each action. Every action applies to one kind of resource:
 //   instance  - the service as a whole (no resource)
 //   workspace - {workspace: name}: the workspace, or the datasets in it
+//   dataset   - {workspace, createdBy}: one dataset, by its workspace and its creator's
+//               username (createdBy missing or null: the creator is unknown)
 //   user      - {user: username}
 //   copy      - {from, to}: copying a dataset between two workspaces
 // and is allowed to:
-//   anyone - every signed-in user
-//   member - admins, and annotators that are members of the workspace (by exact name)
-//   self   - admins, and the user itself
-//   admin  - admins only
+//   anyone  - every signed-in user
+//   member  - admins, and annotators that are members of the workspace (by exact name)
+//   creator - admins, and annotators that are members of the dataset's workspace AND whose
+//             username is its createdBy (by exact name; an unknown creator is nobody's)
+//   self    - admins, and the user itself
+//   admin   - admins only
 // An admin is a super-user: it may take every action on every resource of the right kind,
 // member of the workspace or not (API.md 7).
 export const RULES = {
@@ -44,14 +48,21 @@ export const RULES = {
   changeOwnPassword: ["user", "self"], // PUT /api/me/password
   rotateApiKey: ["user", "self"], // POST /api/users/{id}/api-key: admin, or the user itself
   readAuditLog: ["instance", "admin"], // GET /api/audit
-  // Datasets: annotators read and write those of their workspaces; only admins create,
-  // delete and copy them (API.md 7), even between two workspaces the annotator belongs to.
+  // Datasets: annotators read and write those of their workspaces (log records into an
+  // existing dataset, patch its tags and metadata, discard records); only admins create and
+  // copy them (API.md 7), even between two workspaces the annotator belongs to, and manage
+  // their settings. Deleting, closing and opening a dataset and deleting its records (hard
+  // deletion) need its creator: Argilla 1.8's DatasetPolicy (issue 10 item 5).
   listDatasets: ["workspace", "member"],
   readDataset: ["workspace", "member"],
   writeDataset: ["workspace", "member"],
   createDataset: ["workspace", "admin"],
-  deleteDataset: ["workspace", "admin"],
+  deleteDataset: ["dataset", "creator"],
   copyDataset: ["copy", "admin"],
+  closeDataset: ["dataset", "creator"],
+  openDataset: ["dataset", "creator"],
+  deleteRecords: ["dataset", "creator"],
+  manageDatasetSettings: ["workspace", "admin"], // PATCH /api/datasets/{name}/settings
 };
 
 /** A User as GET /api/me returns it (the extra fields must be ignored). */
@@ -89,6 +100,10 @@ export const SUBJECTS = [
 // Resource names tried for every subject: the subject's own name is added to these.
 const WORKSPACES = ["team", "other", "Team", "team ", ""];
 const USERS = ["ann", "other", "Ann", ""];
+// Creators tried for every dataset: the subject itself is added to these; null and a missing
+// createdBy (MISSING) both mean an unknown creator.
+const MISSING = Symbol("missing createdBy");
+const CREATORS = ["other", null, MISSING];
 
 function allowed(action, user, resource) {
   const [, who] = RULES[action];
@@ -98,6 +113,8 @@ function allowed(action, user, resource) {
       return true;
     case "member":
       return user.workspaces.includes(resource.workspace);
+    case "creator":
+      return user.workspaces.includes(resource.workspace) && resource.createdBy === user.username;
     case "self":
       return resource.user === user.username;
     case "admin":
@@ -113,6 +130,10 @@ function resourcesFor(kind, user) {
       return [undefined];
     case "workspace":
       return uniq([user.username, ...user.workspaces, ...WORKSPACES]).map((workspace) => ({ workspace }));
+    case "dataset":
+      return uniq([user.username, ...user.workspaces, "other", "Team", ""]).flatMap((workspace) =>
+        [user.username, ...CREATORS].map((createdBy) => (createdBy === MISSING ? { workspace } : { workspace, createdBy })),
+      );
     case "user":
       return uniq([user.username, ...USERS]).map((u) => ({ user: u }));
     case "copy":
@@ -146,6 +167,11 @@ export const EDGE_CASES = [
   { why: "workspace name that is not a string", user: ann, action: "readWorkspace", resource: { workspace: 7 }, error: "`workspace` is missing or not a string" },
   { why: "copy without `to`", user: ann, action: "copyDataset", resource: { from: "ann" }, error: "`to` is missing or not a string" },
   { why: "copy given a workspace resource", user: ann, action: "copyDataset", resource: { workspace: "ann" }, error: "copyDataset takes a resource {from" },
+  { why: "dataset action without a resource", user: ann, action: "deleteDataset", error: 'deleteDataset takes a resource {workspace: "<name>", createdBy: "<username>"}' },
+  { why: "dataset action without its workspace", user: ann, action: "closeDataset", resource: { createdBy: "ann" }, error: "`workspace` is missing or not a string" },
+  { why: "dataset action given a copy resource", user: ann, action: "deleteDataset", resource: { from: "ann", to: "team" }, error: "`workspace` is missing or not a string" },
+  { why: "createdBy that is not a string", user: ann, action: "openDataset", resource: { workspace: "team", createdBy: 7 }, error: "`createdBy` is neither a string nor null" },
+  { why: "createdBy that is an object", user: ann, action: "deleteRecords", resource: { workspace: "team", createdBy: { username: "ann" } }, error: "`createdBy` is neither a string nor null" },
   // users
   { why: "user that is not an object", user: "ann", action: "listWorkspaces", error: "expected the User JSON of GET /api/me" },
   { why: "user that is an array", user: ["ann"], action: "listWorkspaces", error: "expected the User JSON of GET /api/me" },
@@ -161,6 +187,11 @@ export const EDGE_CASES = [
   // answers that are not errors
   { why: "extra resource fields are ignored", user: ann, action: "readWorkspace", resource: { workspace: "team", user: "x" }, allowed: true },
   { why: "an instance action with an explicit null resource", user: ann, action: "listWorkspaces", resource: null, allowed: true },
+  { why: "createdBy is compared by exact name", user: ann, action: "deleteDataset", resource: { workspace: "team", createdBy: "Ann" }, allowed: false },
+  { why: "an empty createdBy is nobody", user: ann, action: "deleteDataset", resource: { workspace: "team", createdBy: "" }, allowed: false },
+  { why: "a creator-independent dataset action ignores createdBy", user: ann, action: "readDataset", resource: { workspace: "team", createdBy: "other" }, allowed: true },
+  { why: "settings are admin-only, even for the creator", user: ann, action: "manageDatasetSettings", resource: { workspace: "team", createdBy: "ann" }, allowed: false },
+  { why: "the creator may not copy its dataset", user: ann, action: "copyDataset", resource: { from: "team", to: "ann" }, allowed: false },
 ];
 
 // The field rules of API.md section 4 that the package exposes to forms, written down by hand:
