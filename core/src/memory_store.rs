@@ -41,6 +41,37 @@ struct State {
 }
 
 impl State {
+    /// Runs `change` on a copy of the directory and keeps the copy only if it succeeds, so a
+    /// failure halfway leaves nothing behind. The parts no directory change touches (audit log,
+    /// throttle records, datasets and their records) are lent to the copy, not cloned.
+    fn all_or_nothing<T>(
+        &mut self,
+        change: impl FnOnce(&mut State) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let audit = std::mem::take(&mut self.audit);
+        let login_failures = std::mem::take(&mut self.login_failures);
+        let datasets = std::mem::take(&mut self.datasets);
+        let records = std::mem::take(&mut self.records);
+        let mut next = self.clone();
+        next.audit = audit;
+        next.login_failures = login_failures;
+        next.datasets = datasets;
+        next.records = records;
+        match change(&mut next) {
+            Ok(value) => {
+                *self = next;
+                Ok(value)
+            }
+            Err(e) => {
+                self.audit = std::mem::take(&mut next.audit);
+                self.login_failures = std::mem::take(&mut next.login_failures);
+                self.datasets = std::mem::take(&mut next.datasets);
+                self.records = std::mem::take(&mut next.records);
+                Err(e)
+            }
+        }
+    }
+
     fn enabled_admins(&self) -> u64 {
         self.users
             .values()
@@ -146,11 +177,8 @@ impl Directory for MemoryStore {
 
     async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User> {
         let mut s = self.lock()?;
-        // Work on a copy so a failure halfway leaves nothing behind.
-        let mut next = s.clone();
-        let user = next.insert_user(new)?;
-        next.audit.extend(audit);
-        *s = next;
+        let user = s.all_or_nothing(|next| next.insert_user(new))?;
+        s.audit.extend(audit);
         Ok(user)
     }
 
@@ -160,13 +188,14 @@ impl Directory for MemoryStore {
         audit: Vec<AuditEntry>,
     ) -> StoreResult<Vec<User>> {
         let mut s = self.lock()?;
-        let mut next = s.clone();
-        let mut created = Vec::with_capacity(batch.len());
-        for new in batch {
-            created.push(next.insert_user(new)?);
-        }
-        next.audit.extend(audit);
-        *s = next;
+        let created = s.all_or_nothing(|next| {
+            let mut created = Vec::with_capacity(batch.len());
+            for new in batch {
+                created.push(next.insert_user(new)?);
+            }
+            Ok(created)
+        })?;
+        s.audit.extend(audit);
         Ok(created)
     }
 

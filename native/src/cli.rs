@@ -226,7 +226,8 @@ fn open_engine(
 ) -> Result<(NativeEngine, Vec<crate::schema::Applied>), Failure> {
     settings.create_dirs()?;
     let (store, applied) = SqliteStore::open(&settings.database)?;
-    let stores = workgate_core::Stores::all_in(std::sync::Arc::new(store));
+    let store = std::sync::Arc::new(store);
+    let stores = workgate_core::Stores::all_in(store.clone()).with_datasets(store);
     let engine = Engine::new(stores, NativePlatform::new(), settings.config.clone());
     Ok((engine, applied))
 }

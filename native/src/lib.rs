@@ -18,6 +18,7 @@ pub mod platform;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod sqlite_datasets;
 pub mod sqlite_store;
 pub mod tasks;
 pub mod web_app;

@@ -120,6 +120,27 @@ CREATE INDEX users_counting_as_admin ON users (counts_as_admin);
 "#,
         backfill: Some(crate::sqlite_store::backfill_counts_as_admin),
     },
+    Migration {
+        version: 4,
+        description: "create datasets and their records",
+        sql: r#"
+CREATE TABLE datasets (
+    seq       INTEGER PRIMARY KEY,
+    workspace TEXT    NOT NULL,
+    name      TEXT    NOT NULL,
+    record    TEXT    NOT NULL,
+    UNIQUE (workspace, name)
+);
+
+CREATE TABLE records (
+    dataset_seq INTEGER NOT NULL REFERENCES datasets (seq) ON DELETE CASCADE,
+    id          TEXT    NOT NULL,
+    doc         TEXT    NOT NULL,
+    PRIMARY KEY (dataset_seq, id)
+) WITHOUT ROWID;
+"#,
+        backfill: None,
+    },
 ];
 
 /// The schema version this binary writes.

@@ -99,7 +99,7 @@ impl SqliteStore {
 
     /// Runs `f` on a reader connection, on the calling thread (see the module docs for why
     /// reads do not hop to the blocking pool).
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -109,7 +109,7 @@ impl SqliteStore {
 
     /// Runs `f` in one immediate transaction on the writer connection, on the blocking pool.
     /// The transaction commits when `f` succeeds and rolls back otherwise.
-    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -226,7 +226,7 @@ fn configure(conn: &Connection, reader: bool) -> rusqlite::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-fn backend(e: rusqlite::Error) -> StoreError {
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -499,7 +499,7 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
 }
 
 /// Writes audit entries inside `tx`: with the change they record, so both commit or neither.
-fn insert_audit(
+pub(crate) fn insert_audit(
     tx: &Transaction<'_>,
     entries: impl IntoIterator<Item = AuditEntry>,
 ) -> StoreResult<()> {

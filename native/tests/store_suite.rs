@@ -20,9 +20,8 @@ async fn fresh_store() -> Stores {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    Stores::all_in(Arc::new(
-        SqliteStore::open(&path).expect("open a fresh database").0,
-    ))
+    let store = Arc::new(SqliteStore::open(&path).expect("open a fresh database").0);
+    Stores::all_in(store.clone()).with_datasets(store)
 }
 
 mod sqlite {

@@ -19,10 +19,12 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use uuid::Uuid;
 use workgate_core::credentials::ApiKeyDigest;
+use workgate_core::dataset::{Dataset, Record};
 use workgate_core::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
 use workgate_core::{
-    AuditLog, Directory, FailureWindow, LoginThrottle, Secrets, StoreError, StoreResult, Stores,
-    Timestamp, UserEdit, rules,
+    AuditLog, DatasetEdit, Datasets, Directory, FailureWindow, LoginThrottle, RecordSelection,
+    RecordWrite, Secrets, StoreError, StoreResult, Stores, Timestamp, UserEdit, WriteRefused,
+    rules,
 };
 
 use crate::SuiteReport;
@@ -76,6 +78,20 @@ pub enum Fault {
     LostFailureCount,
     /// A user edit is applied to a record read before, not inside, the write.
     LostUserEdit,
+    /// Records are listed newest id first.
+    RecordsReversed,
+    /// `after` is inclusive.
+    RecordsAfterInclusive,
+    /// A refused bulk still creates its dataset.
+    RefusedBulkCreatesDataset,
+    /// A bulk's decision is shown no stored records.
+    BulkSeesNoStoredRecords,
+    /// A copy gets the dataset but not its records.
+    CopyWithoutRecords,
+    /// A bulk decides on the dataset as read before, not inside, the write.
+    LostBulkUpdate,
+    /// Dataset changes drop their audit entries.
+    DatasetAuditDropped,
 }
 
 /// Every fault, each with the cases that must catch it.
@@ -193,6 +209,45 @@ pub const EXPECTATIONS: &[(Fault, &[&str])] = &[
         Fault::LostUserEdit,
         &["concurrent_edits_of_one_user_are_all_kept"],
     ),
+    (
+        Fault::RecordsReversed,
+        &["records_are_listed_in_byte_order_of_the_id_and_paged"],
+    ),
+    (
+        Fault::RecordsAfterInclusive,
+        &["records_are_listed_in_byte_order_of_the_id_and_paged"],
+    ),
+    (
+        Fault::RefusedBulkCreatesDataset,
+        &["a_refused_write_changes_nothing"],
+    ),
+    (
+        Fault::BulkSeesNoStoredRecords,
+        &["a_write_sees_the_stored_records_of_its_ids"],
+    ),
+    (
+        Fault::CopyWithoutRecords,
+        &["a_copy_holds_every_record_and_a_taken_name_is_refused"],
+    ),
+    (
+        Fault::LostBulkUpdate,
+        &["parallel_bulks_into_one_new_dataset_create_it_once_and_keep_every_record"],
+    ),
+    (
+        Fault::DatasetAuditDropped,
+        &["dataset_changes_write_their_audit_entries"],
+    ),
+];
+
+/// The faults that plant a bug in the datasets part (run only where the stores have one).
+const DATASET_FAULTS: [Fault; 7] = [
+    Fault::RecordsReversed,
+    Fault::RecordsAfterInclusive,
+    Fault::RefusedBulkCreatesDataset,
+    Fault::BulkSeesNoStoredRecords,
+    Fault::CopyWithoutRecords,
+    Fault::LostBulkUpdate,
+    Fault::DatasetAuditDropped,
 ];
 
 /// A future that is pending once: lets the other operations of a `join` run before this one
@@ -229,7 +284,7 @@ pub struct Faulty {
 impl Faulty {
     /// `inner` with `fault`, as a set of stores.
     pub fn stores(inner: Stores, fault: Fault) -> Stores {
-        let datasets = inner.datasets.clone();
+        let has_datasets = inner.datasets.is_some();
         #[allow(clippy::arc_with_non_send_sync)] // Worker stores are neither, and single-threaded
         let faulty = Arc::new(Faulty {
             inner,
@@ -241,8 +296,8 @@ impl Faulty {
             directory: faulty.clone(),
             audit: faulty.clone(),
             throttle: faulty.clone(),
-            secrets: faulty,
-            datasets,
+            secrets: faulty.clone(),
+            datasets: has_datasets.then_some(faulty as Arc<dyn Datasets>),
         }
     }
 
@@ -680,6 +735,221 @@ impl Secrets for Faulty {
     }
 }
 
+impl Faulty {
+    fn data(&self) -> StoreResult<&dyn Datasets> {
+        self.inner
+            .datasets
+            .as_deref()
+            .ok_or_else(|| StoreError::Backend("no datasets part".into()))
+    }
+
+    fn audit_of(&self, audit: Option<AuditEntry>) -> Option<AuditEntry> {
+        if self.is(Fault::DatasetAuditDropped) {
+            None
+        } else {
+            audit
+        }
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), async_trait)]
+#[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
+impl Datasets for Faulty {
+    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>> {
+        self.data()?.datasets(workspaces).await
+    }
+
+    async fn dataset(&self, workspace: &str, name: &str) -> StoreResult<Option<Dataset>> {
+        self.data()?.dataset(workspace, name).await
+    }
+
+    async fn create_dataset(
+        &self,
+        dataset: Dataset,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<bool> {
+        self.data()?
+            .create_dataset(dataset, self.audit_of(audit))
+            .await
+    }
+
+    async fn update_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        edit: DatasetEdit,
+    ) -> StoreResult<Option<Dataset>> {
+        self.data()?.update_dataset(workspace, name, edit).await
+    }
+
+    async fn delete_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<Option<Dataset>> {
+        self.data()?
+            .delete_dataset(workspace, name, self.audit_of(audit))
+            .await
+    }
+
+    async fn copy_dataset(
+        &self,
+        workspace: &str,
+        name: &str,
+        copy: Dataset,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<bool> {
+        if self.is(Fault::CopyWithoutRecords) {
+            if self.data()?.dataset(workspace, name).await?.is_none() {
+                return Ok(false);
+            }
+            return self.data()?.create_dataset(copy, audit).await;
+        }
+        self.data()?
+            .copy_dataset(workspace, name, copy, self.audit_of(audit))
+            .await
+    }
+
+    async fn write_records(
+        &self,
+        workspace: &str,
+        name: &str,
+        mut write: RecordWrite,
+    ) -> StoreResult<Result<Dataset, WriteRefused>> {
+        if self.is(Fault::DatasetAuditDropped) {
+            write.created = None;
+        }
+        if self.is(Fault::BulkSeesNoStoredRecords) {
+            let decide = write.decide.clone();
+            write.decide =
+                Arc::new(move |current, stored| decide(current, &vec![None; stored.len()]));
+        }
+        if self.is(Fault::LostBulkUpdate) {
+            // Decide on what was read before, then write that decision whatever happened
+            // meanwhile: a store that reads outside its transaction.
+            let stale = self.data()?.dataset(workspace, name).await?;
+            let stored = self
+                .data()?
+                .records_by_ids(workspace, name, &write.ids)
+                .await?;
+            let existing: Vec<Option<Record>> = write
+                .ids
+                .iter()
+                .map(|id| stored.iter().find(|r| &r.id == id).cloned())
+                .collect();
+            yield_now().await;
+            let decided = match (write.decide)(stale.as_ref(), &existing) {
+                Ok(decided) => decided,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let forced = RecordWrite {
+                ids: write.ids.clone(),
+                decide: Arc::new(move |_, _| Ok(decided.clone())),
+                created: write.created.clone(),
+            };
+            return self.data()?.write_records(workspace, name, forced).await;
+        }
+        let answer = self
+            .data()?
+            .write_records(workspace, name, write.clone())
+            .await?;
+        if answer.is_err()
+            && self.is(Fault::RefusedBulkCreatesDataset)
+            && self.data()?.dataset(workspace, name).await?.is_none()
+        {
+            // Created before the decision, and left behind.
+            let probe = (write.decide)(None, &vec![None; write.ids.len()]);
+            let placeholder = match probe {
+                Ok((d, _)) => Some(d),
+                Err(_) => None,
+            };
+            if let Some(d) = placeholder {
+                self.data()?.create_dataset(d, None).await?;
+            } else {
+                self.data()?
+                    .create_dataset(
+                        Dataset {
+                            workspace: workspace.to_string(),
+                            name: name.to_string(),
+                            task: workgate_core::dataset::Task::TextClassification,
+                            tags: Default::default(),
+                            metadata: Default::default(),
+                            created_by: None,
+                            created_at: Timestamp::from_micros(0),
+                            last_updated: Timestamp::from_micros(0),
+                            closed: false,
+                            settings: None,
+                            facts: Default::default(),
+                        },
+                        None,
+                    )
+                    .await?;
+            }
+        }
+        Ok(answer)
+    }
+
+    async fn records(
+        &self,
+        workspace: &str,
+        name: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>> {
+        if self.is(Fault::RecordsReversed) {
+            let mut all = self
+                .data()?
+                .records(workspace, name, None, usize::MAX)
+                .await?;
+            all.reverse();
+            let start = match after {
+                Some(a) => all.iter().position(|r| r.id == a).map_or(0, |p| p + 1),
+                None => 0,
+            };
+            return Ok(all.into_iter().skip(start).take(limit).collect());
+        }
+        if self.is(Fault::RecordsAfterInclusive)
+            && let Some(a) = after
+        {
+            let mut out = self
+                .data()?
+                .records_by_ids(workspace, name, &[a.to_string()])
+                .await?;
+            out.extend(
+                self.data()?
+                    .records(workspace, name, Some(a), limit)
+                    .await?,
+            );
+            out.truncate(limit);
+            return Ok(out);
+        }
+        self.data()?.records(workspace, name, after, limit).await
+    }
+
+    async fn records_by_ids(
+        &self,
+        workspace: &str,
+        name: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<Record>> {
+        self.data()?.records_by_ids(workspace, name, ids).await
+    }
+
+    async fn delete_records(
+        &self,
+        workspace: &str,
+        name: &str,
+        selection: RecordSelection,
+        discard: Option<String>,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<u64> {
+        self.data()?
+            .delete_records(workspace, name, selection, discard, self.audit_of(audit))
+            .await
+    }
+}
+
 /// The suite on `make`'s stores with `fault` planted.
 pub async fn run_with<F, Fut>(fault: Fault, make: &F) -> SuiteReport
 where
@@ -707,6 +977,9 @@ where
         ));
     }
     for (fault, expected) in EXPECTATIONS {
+        if DATASET_FAULTS.contains(fault) && make().await.datasets.is_none() {
+            continue;
+        }
         for case in *expected {
             let result =
                 crate::run_case(case, || async { Faulty::stores(make().await, *fault) }).await;

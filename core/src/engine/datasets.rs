@@ -222,7 +222,13 @@ impl Engine {
         task: Option<Task>,
     ) -> ApiResult<(Dataset, Subject)> {
         let store = self.datasets_store()?;
-        let name = path_name(raw_name)?;
+        // Argilla checks the name pattern on the settings paths only (research §4.5);
+        // elsewhere a name that breaks it is simply not found.
+        let name = if task.is_some() {
+            path_name(raw_name)?
+        } else {
+            raw_name.to_string()
+        };
         let workspace = workspace_of(req).ok_or_else(missing_workspace)?;
         let dataset = store
             .dataset(&workspace, &name)
@@ -484,7 +490,7 @@ impl Engine {
         call: &Call<'_>,
     ) -> ApiResult<Response> {
         let store = self.datasets_store()?;
-        let name = path_name(call.param("name"))?;
+        let name = call.param("name").to_string();
         let workspace = workspace_of(call.req).ok_or_else(missing_workspace)?;
         let Some(dataset) = store.dataset(&workspace, &name).await? else {
             return ok_value(&Value::Null);
