@@ -418,11 +418,11 @@ fn key(workspace: &str, name: &str) -> (String, String) {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 impl Datasets for MemoryStore {
-    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>> {
+    async fn datasets(&self, workspaces: &[String]) -> StoreResult<Vec<Dataset>> {
         let s = self.lock()?;
         Ok(s.datasets
             .values()
-            .filter(|d| workspaces.is_none_or(|w| w.contains(&d.workspace)))
+            .filter(|d| workspaces.contains(&d.workspace))
             .cloned()
             .collect())
     }

@@ -66,8 +66,8 @@ fn record_from(id: String, doc: String) -> StoreResult<Record> {
 
 #[async_trait]
 impl Datasets for SqliteStore {
-    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>> {
-        let workspaces = workspaces.map(<[String]>::to_vec);
+    async fn datasets(&self, workspaces: &[String]) -> StoreResult<Vec<Dataset>> {
+        let workspaces = workspaces.to_vec();
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT workspace, record FROM datasets ORDER BY workspace, name")
@@ -78,7 +78,7 @@ impl Datasets for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (ws, text) = row.map_err(backend)?;
-                if workspaces.as_ref().is_none_or(|w| w.contains(&ws)) {
+                if workspaces.contains(&ws) {
                     out.push(from_json(&text)?);
                 }
             }

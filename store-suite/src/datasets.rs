@@ -104,12 +104,14 @@ pub(crate) async fn datasets_are_unique_per_workspace_and_round_trip(s: &Stores)
     );
     ensure_eq!(d.dataset("team", "nope").await.or_fail("dataset")?, None);
     ensure_eq!(
-        d.datasets(None).await.or_fail("datasets")?,
+        d.datasets(&["other".to_string(), "team".to_string()])
+            .await
+            .or_fail("datasets")?,
         vec![b.clone(), c.clone(), a.clone()],
         "every dataset, by workspace then name"
     );
     ensure_eq!(
-        d.datasets(Some(&["team".to_string()]))
+        d.datasets(&["team".to_string()])
             .await
             .or_fail("datasets(team)")?,
         vec![c.clone(), a.clone()]
@@ -493,7 +495,10 @@ pub(crate) async fn parallel_bulks_into_one_new_dataset_create_it_once_and_keep_
             .or_fail("write")?
             .map_err(|e| format!("refused: {e:?}"))?;
     }
-    let all = d.datasets(None).await.or_fail("datasets")?;
+    let all = d
+        .datasets(&["team".to_string()])
+        .await
+        .or_fail("datasets")?;
     ensure_eq!(all.len(), 1, "the dataset exists once");
     let records = d
         .records("team", "shared", None, 1000)

@@ -755,7 +755,7 @@ impl Faulty {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 impl Datasets for Faulty {
-    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>> {
+    async fn datasets(&self, workspaces: &[String]) -> StoreResult<Vec<Dataset>> {
         self.data()?.datasets(workspaces).await
     }
 

@@ -284,7 +284,7 @@ impl Engine {
                 .map(|w| w.name)
                 .collect(),
         };
-        let datasets = store.datasets(Some(&workspaces)).await?;
+        let datasets = store.datasets(&workspaces).await?;
         ok_value(&Value::Array(datasets.iter().map(dataset_out).collect()))
     }
 
@@ -1032,7 +1032,7 @@ impl Engine {
     /// How many datasets the workspace holds (a workspace with datasets is not deleted).
     pub(crate) async fn datasets_in(&self, workspace: &str) -> ApiResult<usize> {
         match &self.stores.datasets {
-            Some(store) => Ok(store.datasets(Some(&[workspace.to_string()])).await?.len()),
+            Some(store) => Ok(store.datasets(&[workspace.to_string()]).await?.len()),
             None => Ok(0),
         }
     }

@@ -56,9 +56,8 @@ pub enum RecordSelection {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
 #[cfg_attr(target_arch = "wasm32", async_trait(?Send))]
 pub trait Datasets: ThreadSafe {
-    /// The datasets of the given workspaces (every workspace when `None`), by workspace then
-    /// name.
-    async fn datasets(&self, workspaces: Option<&[String]>) -> StoreResult<Vec<Dataset>>;
+    /// The datasets of the given workspaces, by workspace then name.
+    async fn datasets(&self, workspaces: &[String]) -> StoreResult<Vec<Dataset>>;
     async fn dataset(&self, workspace: &str, name: &str) -> StoreResult<Option<Dataset>>;
     /// Creates a dataset; `false` (and nothing written) when one of that name exists in the
     /// workspace.

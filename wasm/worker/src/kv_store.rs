@@ -85,17 +85,18 @@ pub struct KvStore {
 /// KV and the `Registry` ([`KvStore`]), login failures in a `LoginThrottle` Durable Object per
 /// username ([`throttle::DurableThrottle`]). Every KV key and object name starts with `prefix`
 /// (empty in production).
+// `Stores` holds `Arc`s on every target; a Worker isolate has one thread.
+#[allow(clippy::arc_with_non_send_sync)]
 pub fn stores(env: Env, prefix: String) -> worker::Result<Stores> {
-    // `Stores` holds `Arc`s on every target; a Worker isolate has one thread.
-    #[allow(clippy::arc_with_non_send_sync)]
     let kv = Arc::new(KvStore::with_prefix(env.clone(), prefix.clone())?);
     Ok(Stores {
         directory: kv.clone(),
         audit: kv.clone(),
-        throttle: Arc::new(throttle::DurableThrottle::new(env, prefix)),
-        secrets: kv,
-        // Not yet on the Worker: the dataset endpoints answer 501 here.
-        datasets: None,
+        throttle: Arc::new(throttle::DurableThrottle::new(env.clone(), prefix.clone())),
+        secrets: kv.clone(),
+        datasets: Some(Arc::new(crate::datasets::DurableDatasets::new(
+            env, prefix, kv,
+        ))),
     })
 }
 
@@ -104,7 +105,7 @@ impl KvStore {
     /// order is: the change, then its entries (README.md, "Write order"). A failed append
     /// cannot undo the change and does not fail it; it is logged as an error naming the entry
     /// (action, target; never a secret), so the gap is visible in `wrangler tail`.
-    async fn append_after_change(&self, entries: impl IntoIterator<Item = AuditEntry>) {
+    pub(crate) async fn append_after_change(&self, entries: impl IntoIterator<Item = AuditEntry>) {
         for entry in entries {
             let (action, target) = (entry.action.clone(), entry.target_id);
             if let Err(e) = self.append_audit(entry).await {

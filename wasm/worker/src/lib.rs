@@ -20,6 +20,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod config;
+mod datasets;
 mod durable;
 mod keys;
 mod kv_store;
@@ -38,6 +39,7 @@ use workgate_core::engine::error::ApiError;
 
 use crate::platform::WorkerPlatform;
 
+pub use datasets::WorkspaceDatasets;
 pub use registry::Registry;
 pub use throttle::LoginThrottle;
 
