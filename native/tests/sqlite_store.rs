@@ -339,3 +339,93 @@ async fn deleting_cascades_to_memberships() {
     let personal = store.workspace_by_name("ann").await.unwrap().unwrap();
     assert!(store.members_of(personal.id).await.unwrap().is_empty());
 }
+
+/// A database as the previous release (schema version 2) wrote it: its two migrations, exactly
+/// as they ran then (migrations are append-only), and rows as its store inserted them, without
+/// the columns and tables later versions add.
+fn database_of_the_previous_release() -> PathBuf {
+    let db = fresh_db();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for migration in &schema::MIGRATIONS[..2] {
+        conn.execute_batch(migration.sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    let insert = "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
+                  api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at) \
+                  VALUES (?1, ?2, 'First', NULL, ?3, 'hash', ?4, 'wg_xxx', 'stamp', ?5, 1, 1)";
+    for (n, (name, role, disabled)) in [
+        ("root", "admin", false),
+        ("old-admin", "admin", true),
+        ("ann", "annotator", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        conn.execute(
+            insert,
+            rusqlite::params![
+                Uuid::from_u128(n as u128 + 1).to_string(),
+                name,
+                role,
+                &ApiKeyDigest::of(name).0[..],
+                disabled
+            ],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    db
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_the_previous_release_upgrades_in_place() {
+    let db = database_of_the_previous_release();
+    let (store, applied) = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        applied.iter().map(|a| a.to).collect::<Vec<_>>(),
+        (3..=schema::latest_version()).collect::<Vec<_>>()
+    );
+    // Its users are all there, and the last-admin rule counts them as core says: the disabled
+    // admin does not count, so the one enabled admin cannot be demoted.
+    let users = store.users().await.unwrap();
+    assert_eq!(users.len(), 3);
+    let root = store.user_by_username("root").await.unwrap().unwrap();
+    let demote = workgate_core::UserEdit::new(|u| {
+        Ok(User {
+            role: Role::Annotator,
+            ..u.clone()
+        })
+    });
+    assert_eq!(
+        store.update_user(root.id, demote).await,
+        Err(StoreError::LastAdmin)
+    );
+    let ann = store.user_by_username("ann").await.unwrap().unwrap();
+    let promote = workgate_core::UserEdit::new(|u| {
+        Ok(User {
+            role: Role::Admin,
+            ..u.clone()
+        })
+    });
+    store.update_user(ann.id, promote).await.unwrap();
+    let demote_root = workgate_core::UserEdit::new(|u| {
+        Ok(User {
+            role: Role::Annotator,
+            ..u.clone()
+        })
+    });
+    store.update_user(root.id, demote_root).await.unwrap();
+    // And it holds datasets now.
+    use workgate_core::Datasets;
+    assert!(
+        store
+            .datasets(&["team".to_string()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(store);
+    let (store, applied) = SqliteStore::open(&db).unwrap();
+    assert!(applied.is_empty(), "migrated once");
+    assert_eq!(store.schema_version().unwrap(), schema::latest_version());
+}
