@@ -450,12 +450,6 @@ def test_search_engine_queries_are_refused_with_400(admin_in):
     assert len(rg.load(name)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server: POST /api/datasets/{name}/{Task}:search (rg.load(vector=...)) is not routed: 404 "
-    '{"detail":"Not Found"}; API.md 10 wants 400 BadRequestError naming `vector`',
-)
 def test_vector_load_is_refused_with_400(admin_in):
     name = unique("novector")
     rg.log(records_of("text-single-label", n=2), name, verbose=False)

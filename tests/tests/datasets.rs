@@ -4466,3 +4466,61 @@ fn parallel_bulks_count_metadata_keys_together() {
     assert_eq!(accepted, 7, "7 × 7 = 49 keys fit, the eighth bulk does not");
     assert_eq!(scene.records(&name).len(), 1 + accepted);
 }
+
+#[test]
+fn the_task_search_and_vector_search_are_400_naming_what_needs_a_search_engine() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // research §2.3 / §8.1 #9: `rg.load(vector=...)` posts to `{Task}:search`.
+    let scene = Scene::new();
+    let name = unique("ds");
+    scene.log(&name, TC, json!([text_record(json!(1), "hello")]));
+    for task in [TC, "TaskType.text_classification"] {
+        let answer = scene
+            .call(
+                "POST",
+                &format!("/api/datasets/{name}/{task}:search"),
+                &scene.admin.api_key,
+            )
+            .json(&json!({"query": {"vector": {"name": "v", "value": [0.1, 0.2]}}}))
+            .send();
+        answer.expect(400);
+        let message = answer.json["detail"]["params"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("vector is not supported"),
+            "{}",
+            answer.text()
+        );
+    }
+    let plain = scene
+        .call(
+            "POST",
+            &format!("/api/datasets/{name}/{TC}:search"),
+            &scene.admin.api_key,
+        )
+        .json(&json!({}))
+        .send();
+    plain.expect(400);
+    // Another task than the dataset's: Argilla's WrongTaskError first.
+    scene
+        .call(
+            "POST",
+            &format!("/api/datasets/{name}/{TOKEN}:search"),
+            &scene.admin.api_key,
+        )
+        .json(&json!({}))
+        .send()
+        .expect_json(400, &wrong_task(TOKEN));
+}
+
+#[test]
+fn feedback_datasets_are_an_empty_list() {
+    // Client 1.29 lists them after any error of the v0 dataset API.
+    let answer = t().get("/api/v1/datasets").key(DEFAULT_ADMIN_KEY).send();
+    answer.expect_json(200, &json!({"items": []}));
+    t().get("/api/v1/datasets").send().expect(401);
+}

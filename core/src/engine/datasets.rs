@@ -1029,6 +1029,40 @@ impl Engine {
         }
     }
 
+    /// `POST /api/datasets/{name}/{Task}:search`: Argilla's search with aggregations (and the
+    /// vector search `rg.load(vector=...)` sends) needs a search engine: a 400 naming what.
+    pub(crate) async fn task_search(
+        &self,
+        caller: &Caller,
+        call: &Call<'_>,
+        task: Task,
+    ) -> ApiResult<Response> {
+        let body = optional_object(call.req)?;
+        let (_, _) = self
+            .readable_dataset(caller, call.req, call.param("name"), Some(task))
+            .await?;
+        let query = body
+            .as_ref()
+            .and_then(|b| b.get("query"))
+            .and_then(Value::as_object);
+        let field = if query.is_some_and(|q| q.get("vector").is_some_and(|v| !v.is_null())) {
+            "vector"
+        } else {
+            "aggregations"
+        };
+        Err(bad_request(format!(
+            "{field} is not supported by this server: it needs a search engine; \
+             POST /api/datasets/{{name}}/records/:search scans records"
+        )))
+    }
+
+    /// `GET /api/v1/datasets`: Argilla 1.29's feedback datasets, which workgate does not keep:
+    /// always none (client 1.29 lists them after any error of the v0 dataset API, and then
+    /// reports the real error).
+    pub(crate) async fn feedback_datasets(&self, _caller: &Caller) -> ApiResult<Response> {
+        ok_value(&json!({"items": []}))
+    }
+
     /// How many datasets the workspace holds (a workspace with datasets is not deleted).
     pub(crate) async fn datasets_in(&self, workspace: &str) -> ApiResult<usize> {
         match &self.stores.datasets {
@@ -1591,6 +1625,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     BULK_TOKEN,
     BULK_T2T,
     SCAN,
+    SEARCH_TC,
+    SEARCH_TOKEN,
+    SEARCH_T2T,
+    SEARCH_TC_311,
+    SEARCH_TOKEN_311,
+    SEARCH_T2T_311,
+    FEEDBACK_DATASETS,
     DELETE_RECORDS,
     TC_SETTINGS[0],
     TC_SETTINGS[1],
@@ -1790,6 +1831,58 @@ const BULK_TOKEN: Endpoint = bulk_endpoint!(
     Task::TokenClassification
 );
 const BULK_T2T: Endpoint = bulk_endpoint!("/api/datasets/{name}/Text2Text:bulk", Task::Text2Text);
+
+/// The task search of one task, under one path spelling (refused: see `task_search`).
+macro_rules! search_endpoint {
+    ($path:literal, $task:expr) => {
+        Endpoint {
+            path_params: &[NAME],
+            query_params: &[WORKSPACE],
+            body: Some(Body::Json("Scan")),
+            errors: &[400, 403, 404],
+            ..Endpoint::new(
+                "POST",
+                $path,
+                "Argilla's search with aggregations and vector search: needs a search engine (400)",
+                Handler::Authenticated(|e, caller, call| {
+                    Box::pin(e.task_search(caller, call, $task))
+                }),
+                Answer::AnyObject,
+            )
+        }
+    };
+}
+
+const SEARCH_TC: Endpoint = search_endpoint!(
+    "/api/datasets/{name}/TextClassification:search",
+    Task::TextClassification
+);
+const SEARCH_TOKEN: Endpoint = search_endpoint!(
+    "/api/datasets/{name}/TokenClassification:search",
+    Task::TokenClassification
+);
+const SEARCH_T2T: Endpoint =
+    search_endpoint!("/api/datasets/{name}/Text2Text:search", Task::Text2Text);
+const SEARCH_TC_311: Endpoint = search_endpoint!(
+    "/api/datasets/{name}/TaskType.text_classification:search",
+    Task::TextClassification
+);
+const SEARCH_TOKEN_311: Endpoint = search_endpoint!(
+    "/api/datasets/{name}/TaskType.token_classification:search",
+    Task::TokenClassification
+);
+const SEARCH_T2T_311: Endpoint = search_endpoint!(
+    "/api/datasets/{name}/TaskType.text2text:search",
+    Task::Text2Text
+);
+
+const FEEDBACK_DATASETS: Endpoint = Endpoint::new(
+    "GET",
+    "/api/v1/datasets",
+    "Argilla 1.29's feedback datasets: none are kept here (always an empty list)",
+    Handler::Authenticated(|e, caller, _| Box::pin(e.feedback_datasets(caller))),
+    Answer::AnyObject,
+);
 
 const TC_SETTINGS: [Endpoint; 3] = settings_endpoints!(
     "/api/datasets/{name}/TextClassification/settings",
