@@ -23,11 +23,7 @@ use crate::tools;
 /// The crate's wasm file name (its lib name).
 const WASM_NAME: &str = "workgate_browser";
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-}
+use crate::process::target_dir;
 
 /// The package directory, `wasm/browser/pkg`.
 pub fn package_dir() -> PathBuf {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::process::{Server, free_port, repo_root, run};
+use crate::process::{Server, free_port, repo_root, run, target_dir};
 
 /// Cheap Argon2 cost for tests (the default OWASP cost makes every login take ~50 ms).
 const TEST_PASSWORD_COST: &str = "m=64,t=1,p=1";
@@ -22,11 +22,11 @@ fn cargo() -> Command {
 }
 
 fn release_binary(name: &str) -> PathBuf {
-    repo_root().join("target/release").join(name)
+    target_dir().join("release").join(name)
 }
 
 fn release_example(name: &str) -> PathBuf {
-    repo_root().join("target/release/examples").join(name)
+    target_dir().join("release/examples").join(name)
 }
 
 fn build_release() -> Result<()> {

@@ -109,3 +109,10 @@ fn http_get_ok(addr: &str, path: &str) -> bool {
     let mut buf = [0u8; 12];
     matches!(s.read(&mut buf), Ok(n) if n >= 12 && buf.starts_with(b"HTTP/1."))
 }
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` of the repository.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
