@@ -7,6 +7,7 @@
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
 
+mod bench_datasets;
 mod browser;
 mod native;
 mod process;
@@ -51,6 +52,8 @@ enum Task {
     BuildWeb,
     /// Benchmark the native server with a load generator.
     BenchNative,
+    /// Dataset benchmarks on the native server: ingest, scan, page latency at 1M records, rg.log.
+    BenchDatasets,
 }
 
 fn main() {
@@ -67,6 +70,7 @@ fn main() {
         }
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
+        Task::BenchDatasets => bench_datasets::run_all(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");
