@@ -42,14 +42,16 @@ export class ApiError extends Error {
   /**
    * @param {number} status HTTP status (0: no answer)
    * @param {string} message a sentence for people
-   * @param {{code?: string | null, items?: string[], retryAfter?: number | null}} extra
-   *   the error code, the 422 items (["Field: msg"]), the 429 wait in seconds
+   * @param {{code?: string | null, kind?: string | null, items?: string[], retryAfter?: number | null}} extra
+   *   the error code, the kind of a GenericServerError (its `type`, e.g. "NotImplemented"),
+   *   the 422 items (["Field: msg"]), the 429 wait in seconds
    */
   constructor(status, message, extra = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = extra.code ?? null;
+    this.kind = extra.kind ?? null;
     this.items = extra.items ?? [];
     this.retryAfter = extra.retryAfter ?? null;
   }
@@ -65,6 +67,7 @@ const FIELD_NAMES = {
   name: "Name",
   current_password: "Current password",
   new_password: "New password",
+  target_workspace: "Target workspace",
 };
 
 /**
@@ -107,9 +110,10 @@ export function errorFromResponse(status, body, headers) {
       return new ApiError(status, `Too many failed sign-in attempts for this username.${wait}`, { code, retryAfter });
     }
   }
+  const kind = klass === "GenericServerError" && typeof params.type === "string" ? params.type : null;
   const text = params.detail ?? params.message;
-  if (typeof text === "string" && text) return new ApiError(status, text, { code });
-  return new ApiError(status, `The server answered ${status}${body ? "" : " (no details)"}.`, { code });
+  if (typeof text === "string" && text) return new ApiError(status, text, { code, kind });
+  return new ApiError(status, `The server answered ${status}${body ? "" : " (no details)"}.`, { code, kind });
 }
 
 /** @param {unknown} name */
@@ -122,6 +126,9 @@ function quote(name) {
  * @property {string | null} [token] authenticates the call (Bearer)
  * @property {unknown} [json] sent as a JSON body
  * @property {Record<string, string>} [form] sent as a form-encoded body
+ * @property {Record<string, string>} [headers] more request headers (e.g. X-Argilla-Workspace)
+ * @property {boolean} [read] a POST that only reads (a records scan): a render cancels it
+ *   when it ends, as it cancels its GETs
  * @property {AbortSignal} [signal] cancels the call: it then rejects with the signal's reason
  *   (an AbortError), never with an ApiError
  */
@@ -133,9 +140,9 @@ function quote(name) {
  * @param {CallOptions} [options]
  * @returns {Promise<any>}
  */
-export async function call(method, path, { token, json, form, signal } = {}) {
+export async function call(method, path, { token, json, form, signal, headers: extra } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { Accept: "application/json" };
+  const headers = { ...extra, Accept: "application/json" };
   /** @type {BodyInit | undefined} */
   let body;
   if (token) headers.Authorization = `Bearer ${token}`;

@@ -1,6 +1,6 @@
 // @ts-check
 // The web app's shell: loads the access model (wasm), restores the tab's session, draws the
-// top bar and routes between views (#/profile, #/workspaces, #/users, #/audit).
+// top bar and routes between views (#/profile, #/workspaces, #/datasets, #/users, #/audit).
 //
 // What each person sees is decided by the browser package: the same `can` the server asks.
 // Hiding a control is only for display; the server refuses whatever it should refuse.
@@ -17,6 +17,7 @@ import * as session from "./session.js";
 import * as login from "./views/login.js";
 import * as profile from "./views/profile.js";
 import * as workspaces from "./views/workspaces.js";
+import * as datasets from "./views/datasets.js";
 import * as users from "./views/users.js";
 import * as audit from "./views/audit.js";
 
@@ -36,6 +37,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ROUTES = [
   { path: "profile", label: "Profile", view: profile, allowed: () => true },
   { path: "workspaces", label: "Workspaces", view: workspaces, allowed: (s) => s.can("listWorkspaces") },
+  { path: "datasets", label: "Datasets", view: datasets, allowed: (s) => s.workspaces().some((workspace) => s.can("listDatasets", { workspace })) },
   { path: "users", label: "Users", view: users, allowed: (s) => s.can("listUsers") },
   { path: "audit", label: "Audit log", view: audit, allowed: (s) => s.can("readAuditLog") },
 ];
@@ -175,13 +177,15 @@ export class Render {
 
   /**
    * Calls the API as the signed-in user. Rejects with an AbortError once the render has ended.
+   * Its reads (GET, and a POST marked `read`, such as a records scan) are cancelled then.
    * @param {string} method
    * @param {string} path
    * @param {CallOptions} [options]
    */
   api(method, path, options = {}) {
     if (!this.current) return Promise.reject(superseded());
-    return app.api(method, path, { ...options, signal: method === "GET" ? this.controller.signal : undefined });
+    const read = method === "GET" || options.read === true;
+    return app.api(method, path, { ...options, signal: read ? this.controller.signal : undefined });
   }
 
   /** Re-reads GET /api/me and the subject (after a change that may touch the signed-in user). */
