@@ -28,6 +28,8 @@ const annotator = { username: `ann-${run}`, password: `pw-${randomBytes(6).toStr
 const xss = { username: `xss-${run}`, password: `pw-${randomBytes(6).toString("hex")}`, first: "<img src=x onerror=alert(1)>" };
 const team = `team-${run}`;
 const spare = `spare-${run}`;
+const ds = `ds-${run}`; // in the default admin's workspace "argilla"
+const teamDs = `team-ds-${run}`; // in the team workspace, created by the admin
 let annotatorKey = null;
 
 let browser;
@@ -92,6 +94,25 @@ function noProblems() {
 async function messages(testid) {
   const slot = page.getByTestId(testid);
   return (await slot.count()) ? ((await slot.textContent()) ?? "").trim() : "";
+}
+
+/**
+ * Calls the API from the test itself as the default admin, by its API key (the last test
+ * changes the admin's password, never its key).
+ */
+async function asAdmin(method, path, { workspace, json } = {}) {
+  const headers = { "X-Argilla-Api-Key": "argilla.apikey", Accept: "application/json" };
+  if (workspace) headers["X-Argilla-Workspace"] = workspace;
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`${BASE}${path}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+  const body = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${body}`);
+  return body ? JSON.parse(body) : null;
+}
+
+/** Logs TextClassification records into a dataset (made by the bulk if new) as the admin. */
+function logRecords(workspace, name, records) {
+  return asAdmin("POST", `/api/datasets/${name}/TextClassification:bulk`, { workspace, json: { records } });
 }
 
 /** The requests the page sends while `work` runs, as "METHOD /path". */
@@ -346,6 +367,130 @@ test("the audit log lists what the admin did", async () => {
   noProblems();
 });
 
+test("the admin lists a workspace's datasets with their record counts, previews one, copies it and deletes the copy", async () => {
+  await logRecords("argilla", ds, [
+    { id: 1, inputs: { text: "hello" }, annotation: { agent: "a", labels: [{ class: "pos" }] } },
+    { id: 2, inputs: { text: "<b>bold</b>" }, annotation: { agent: "a", labels: [{ class: "neg" }] } },
+    { id: 3, inputs: { text: "not annotated" } },
+  ]);
+  await logRecords(team, teamDs, [{ id: "a", inputs: { text: "team one" } }, { id: "b", inputs: { text: "team two" } }]);
+  assert.ok(await page.getByTestId("nav-datasets").isVisible(), "admin sees Datasets");
+  await page.getByTestId("nav-datasets").click();
+  const picker = page.getByTestId("datasets-workspace-form").getByLabel("Workspace");
+  await picker.waitFor();
+  const options = await picker.locator("option").allTextContents();
+  assert.ok(options.includes("argilla") && options.includes(team) && options.includes(annotator.username), options.join(", "));
+  await picker.selectOption(team);
+  await page.getByTestId(`count-${teamDs}`).getByText("2", { exact: true }).waitFor();
+  assert.equal(await page.getByTestId("datasets-workspace").textContent(), team);
+  assert.ok(page.url().endsWith(`#/datasets/${team}`), page.url());
+  await picker.selectOption("argilla");
+  const count = page.getByTestId(`count-${ds}`);
+  await count.getByText("3", { exact: true }).waitFor();
+  const row = page.getByTestId("datasets-table").locator("tr", { has: page.getByTestId(`open-ds-${ds}`) });
+  const cells = await row.locator("td").allTextContents();
+  assert.equal(cells[1], "TextClassification");
+  assert.equal(cells[3], "argilla", "created by");
+  assert.ok(cells[4].length > 0, "last updated");
+  assert.ok(await page.getByTestId(`delete-ds-${ds}`).isVisible(), "the admin may delete it");
+  await shot("16-admin-datasets");
+
+  // The preview: the first records, in id order, as text.
+  await page.getByTestId(`open-ds-${ds}`).click();
+  await page.getByTestId("dataset-title").getByText(ds, { exact: true }).waitFor();
+  await page.getByTestId("dataset-count").getByText("3", { exact: true }).waitFor();
+  assert.equal(await page.getByTestId("dataset-created-by").textContent(), "argilla");
+  const previewRows = page.getByTestId("preview-table").locator("tbody tr");
+  assert.equal(await previewRows.count(), 3);
+  const first = await previewRows.nth(0).locator("td").allTextContents();
+  assert.equal(first[0], "1");
+  assert.equal(first[1], "hello");
+  assert.equal(first[2], "Default");
+  assert.match(first[3], /^pos by a$/);
+  assert.equal((await previewRows.nth(1).locator("td").allTextContents())[1], "<b>bold</b>", "shown as text");
+  assert.equal(await page.locator("main b").count(), 0);
+  assert.match((await previewRows.nth(2).locator("td").allTextContents())[3], /none/);
+  await shot("17-admin-dataset-preview");
+
+  // Copy: the name rule is checked before sending; the server's refusal shows in the Copy card.
+  const copy = `${ds}-copy`;
+  const form = page.getByTestId("copy-form");
+  await form.getByLabel("Name of the copy").fill("Not Valid");
+  const sent = await requestsDuring(async () => {
+    await form.getByRole("button", { name: "Copy dataset" }).click();
+    await page.getByTestId("copy-messages").locator(".alert.error").waitFor();
+  });
+  assert.deepEqual(sent, [], "nothing was sent");
+  await form.getByLabel("Name of the copy").fill(copy);
+  await form.getByLabel("Target workspace").selectOption(team);
+  await form.getByRole("button", { name: "Copy dataset" }).click();
+  await page.getByTestId("copy-messages").getByText(`Copied to “${copy}” in workspace “${team}”.`).waitFor();
+  await form.getByLabel("Name of the copy").fill(copy);
+  await form.getByLabel("Target workspace").selectOption(team);
+  await form.getByRole("button", { name: "Copy dataset" }).click();
+  await page.getByTestId("copy-messages").locator(".alert.error", { hasText: copy }).waitFor();
+  assert.match(await messages("copy-messages"), /already exists/);
+  assert.equal(await messages("preview-messages"), "", "nothing in the preview card");
+  await shot("18-admin-copy-refused");
+
+  // The copy: its own page, then deleted after confirming; the list says so.
+  await page.getByTestId("copy-form").getByLabel("Name of the copy").fill(`${copy}-2`);
+  await page.getByTestId("copy-form").getByLabel("Target workspace").selectOption(team);
+  await page.getByTestId("copy-form").getByRole("button", { name: "Copy dataset" }).click();
+  await page.getByTestId("open-copy").waitFor();
+  await page.getByTestId("open-copy").click();
+  await page.getByTestId("dataset-title").getByText(`${copy}-2`, { exact: true }).waitFor();
+  await page.getByTestId("dataset-count").getByText("3", { exact: true }).waitFor();
+  await page.getByTestId("delete-dataset").click();
+  const dialog = page.getByTestId("confirm-delete-dataset");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await page.getByTestId("delete-dataset").click();
+  await page.getByTestId("confirm-delete-dataset").getByTestId("dialog-submit").click();
+  await page.getByTestId("datasets-messages").getByText(`Dataset “${copy}-2” was deleted.`).waitFor();
+  assert.equal(await page.getByTestId("datasets-workspace").textContent(), team);
+  assert.equal(await page.getByTestId(`open-ds-${copy}-2`).count(), 0, "gone from the list");
+
+  // The first copy, from its row in the list.
+  await page.getByTestId(`count-${copy}`).getByText("3", { exact: true }).waitFor();
+  await page.getByTestId(`delete-ds-${copy}`).click();
+  await page.getByTestId("confirm-delete-dataset").getByTestId("dialog-submit").click();
+  await page.getByTestId("datasets-messages").getByText(`Dataset “${copy}” was deleted.`).waitFor();
+  assert.equal(await page.getByTestId(`open-ds-${copy}`).count(), 0, "gone from the list");
+  assert.ok(await page.getByTestId(`open-ds-${teamDs}`).isVisible(), "the team's own dataset stays");
+  const left = await asAdmin("GET", `/api/datasets?workspace=${team}`);
+  assert.deepEqual(left.map((d) => d.name), [teamDs]);
+  noProblems();
+});
+
+test("a slow dataset list can no longer overwrite the workspace picked after it", async () => {
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let asked;
+  const listing = new Promise((resolve) => { asked = resolve; });
+  const isArgillaList = (url) => url.pathname === "/api/datasets" && url.searchParams.get("workspace") === "argilla";
+  await page.route(isArgillaList, async (route) => {
+    asked();
+    await held;
+    await route.continue().catch(() => {});
+  });
+  try {
+    await page.getByTestId("datasets-workspace-form").getByLabel("Workspace").selectOption("argilla");
+    await listing;
+    await page.goto(`${BASE}/#/datasets/${team}`);
+    await page.getByTestId(`open-ds-${teamDs}`).waitFor();
+    release();
+    await page.waitForTimeout(500);
+    assert.equal(await page.getByTestId("datasets-workspace").textContent(), team);
+    assert.equal(await page.getByTestId(`open-ds-${ds}`).count(), 0, "the argilla list did not replace the team's");
+    assert.equal(await page.locator("#main > [data-view]").count(), 1);
+  } finally {
+    release();
+    await page.unroute(isArgillaList);
+  }
+  noProblems();
+});
+
 test("signing out clears the session", async () => {
   await signOut();
   assert.equal(await token(), null);
@@ -404,6 +549,52 @@ test("the server refuses an admin endpoint to the annotator (403)", async () => 
     return [byToken.status, byKey.status, create.status, (await byToken.json()).detail?.code];
   }, { bearer, key: annotatorKey });
   assert.deepEqual(answers, [403, 403, 403, "argilla.api.errors::ForbiddenOperationError"]);
+});
+
+test("the annotator sees the datasets of its workspaces, and no delete or copy for a dataset it did not create", async () => {
+  await page.getByTestId("nav-datasets").click();
+  const picker = page.getByTestId("datasets-workspace-form").getByLabel("Workspace");
+  await picker.waitFor();
+  assert.deepEqual((await picker.locator("option").allTextContents()).sort(), [annotator.username, team].sort());
+  await picker.selectOption(team);
+  await page.getByTestId(`count-${teamDs}`).getByText("2", { exact: true }).waitFor();
+  const row = page.getByTestId("datasets-table").locator("tr", { has: page.getByTestId(`open-ds-${teamDs}`) });
+  assert.equal((await row.locator("td").allTextContents())[3], "argilla", "created by the admin");
+  assert.equal(await page.locator("[data-testid^='delete-ds-']").count(), 0, "no delete");
+  await shot("19-annotator-datasets");
+  await page.getByTestId(`open-ds-${teamDs}`).click();
+  await page.getByTestId("dataset-count").getByText("2", { exact: true }).waitFor();
+  assert.equal(await page.getByTestId("preview-table").locator("tbody tr").count(), 2);
+  assert.equal(await page.getByTestId("delete-card").count(), 0, "no delete");
+  assert.equal(await page.getByTestId("copy-card").count(), 0, "no copy: admins only");
+  // The server agrees: deleting it is refused.
+  const status = await page.evaluate(async ({ key, team, name }) =>
+    (await fetch(`/api/datasets/${name}`, { method: "DELETE", headers: { "X-Argilla-Api-Key": key, "X-Argilla-Workspace": team } })).status,
+  { key: annotatorKey, team, name: teamDs });
+  assert.equal(status, 403);
+  noProblems();
+});
+
+test("on a host without datasets (501) the view says so", async () => {
+  const isDatasets = (url) => url.pathname.startsWith("/api/datasets");
+  await page.route(isDatasets, (route) => route.fulfill({
+    status: 501,
+    contentType: "application/json",
+    body: JSON.stringify({ detail: { code: "argilla.api.errors::GenericServerError", params: { type: "NotImplemented", message: "Datasets are not available on this host yet" } } }),
+  }));
+  try {
+    await page.getByTestId("nav-datasets").click();
+    const unavailable = page.getByTestId("datasets-unavailable");
+    await unavailable.waitFor();
+    assert.equal((await unavailable.textContent()).trim(), "Datasets are not available on this server.");
+    await page.goto(`${BASE}/#/datasets/${team}/${teamDs}`);
+    await page.getByTestId("datasets-unavailable").waitFor();
+    assert.equal(await page.locator("main .alert.error").count(), 0, "not shown as an error");
+    await shot("20-datasets-unavailable");
+  } finally {
+    await page.unroute(isDatasets);
+  }
+  noProblems();
 });
 
 test("the annotator rotates its own API key and changes its password", async () => {
