@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::native;
-use crate::process::{repo_root, target_dir};
+use crate::process::repo_root;
 
 const KEY: &str = "argilla.apikey";
 const WORKSPACE: &str = "argilla";
@@ -211,7 +211,8 @@ fn middle_page_ms(base_url: &str, dataset: &str, n: usize) -> Result<f64> {
 
 /// `rg.log` of 10k records with client 1.8: (wall seconds, seconds inside httpx's send).
 fn rg_log_share(base_url: &str) -> Result<(f64, f64)> {
-    let python = target_dir().join("python-venvs/argilla-1.8/bin/python");
+    // Where `cargo xtask test` makes the venvs (xtask/src/python.rs).
+    let python = repo_root().join("target/python-venvs/argilla-1.8/bin/python");
     if !python.exists() {
         bail!(
             "{} is missing: run `cargo xtask test` once to make the venvs",
