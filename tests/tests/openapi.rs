@@ -9,14 +9,16 @@ fn t() -> &'static Target {
 }
 
 #[test]
-fn info_reports_the_workgate_version_without_authentication() {
+fn info_reports_the_argilla_api_level_and_the_workgate_version_without_authentication() {
+    // API.md section 5: `{"version": "1.8.0", "workgate": "<workgate version>"}`.
     let answer = t().get("/api/_info").send();
     let body = answer.expect(200);
+    assert_eq!(body["version"], "1.8.0", "{body}");
     assert!(
-        body["version"].as_str().is_some_and(|v| !v.is_empty()),
+        body["workgate"].as_str().is_some_and(|v| !v.is_empty()),
         "{body}"
     );
-    assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+    assert_eq!(answer.key_order(), ["version", "workgate"], "{body}");
 }
 
 #[test]

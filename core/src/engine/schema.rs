@@ -93,7 +93,10 @@ pub struct Token {
 /// `GET /api/_info`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Info {
+    /// The Argilla API level served (`1.8.0`): what Argilla's clients gate features on.
     pub version: &'static str,
+    /// workgate's own version.
+    pub workgate: &'static str,
 }
 
 /// Storage health in `GET /api/_status`.

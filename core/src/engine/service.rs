@@ -9,6 +9,7 @@ impl Engine {
     pub(crate) async fn info(&self) -> ApiResult<Response> {
         ok(&schema::Info {
             version: crate::API_LEVEL,
+            workgate: crate::VERSION,
         })
     }
 
