@@ -154,7 +154,7 @@ impl DurableObject for WorkspaceDatasets {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op: Op = req.json().await?;
+        let op: Op = durable::read_op(&mut req).await?;
         Response::from_json(&self.apply(op)?)
     }
 }

@@ -74,7 +74,7 @@ impl DurableObject for LoginThrottle {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op: Op = req.json().await?;
+        let op: Op = durable::read_op(&mut req).await?;
         let storage = self.state.storage();
         let current: LoginFailures = storage.get(RECORD).await?.unwrap_or_default();
         let answer = match op {
