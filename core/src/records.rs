@@ -1201,13 +1201,13 @@ pub fn schema_labels(dataset: &Dataset) -> Option<Vec<String>> {
 pub fn apply_bulk(
     dataset: &mut Dataset,
     existing: &[Option<Record>],
-    bulk: Bulk,
+    bulk: &Bulk,
     now: Timestamp,
 ) -> Result<Vec<Record>, BulkRefusal> {
     let task = dataset.task;
     let mut facts: RecordFacts = dataset.facts.clone();
     let mut written: Vec<Record> = Vec::with_capacity(bulk.records.len());
-    for (i, incoming) in bulk.records.into_iter().enumerate() {
+    for (i, incoming) in bulk.records.iter().enumerate() {
         // A repeated id merges into its earlier entry; otherwise into the stored record.
         let (stored, is_new) = match written.iter().position(|r| r.id == incoming.id) {
             Some(pos) => (Some(written.remove(pos).doc), false),
@@ -1220,7 +1220,7 @@ pub fn apply_bulk(
             facts.records += 1;
         }
         let mut doc = stored.unwrap_or_default();
-        deep_merge(&mut doc, incoming.doc);
+        deep_merge(&mut doc, incoming.doc.clone());
         doc.insert("last_updated".into(), Value::String(now.to_iso()));
         if task == Task::TextClassification {
             let multi = doc
@@ -1257,7 +1257,7 @@ pub fn apply_bulk(
             }
         }
         written.push(Record {
-            id: incoming.id,
+            id: incoming.id.clone(),
             doc,
         });
     }
@@ -1279,11 +1279,11 @@ pub fn apply_bulk(
             }
         }
     }
-    for (k, v) in bulk.tags {
-        dataset.tags.insert(k, v);
+    for (k, v) in &bulk.tags {
+        dataset.tags.insert(k.clone(), v.clone());
     }
-    for (k, v) in bulk.metadata {
-        dataset.metadata.insert(k, v);
+    for (k, v) in &bulk.metadata {
+        dataset.metadata.insert(k.clone(), v.clone());
     }
     dataset.facts = facts;
     dataset.last_updated = now;
@@ -1303,24 +1303,64 @@ pub fn scanned(record: &Record) -> Value {
 /// Argilla's `_source` projection: keeps a top-level key `k` when some pattern matches it
 /// (`*` wildcards) or names a field under it (`k.`…); `id` always stays. No patterns: all.
 pub fn project(doc: Value, fields: &[String]) -> Value {
-    if fields.is_empty() {
-        return doc;
-    }
     let Value::Object(map) = doc else { return doc };
+    let mut projection = Projection::new(fields);
     Value::Object(
         map.into_iter()
-            .filter(|(k, _)| {
-                k == "id"
-                    || fields
-                        .iter()
-                        .any(|p| wildcard_match(p, k) || p.starts_with(&format!("{k}.")))
-            })
+            .filter(|(k, _)| projection.keeps(k))
             .collect(),
     )
 }
 
+/// [`project`] for a whole scan page: each key's fate is decided once (records share their
+/// keys), and records are moved, not copied.
+pub struct Projection<'f> {
+    fields: &'f [String],
+    decided: std::collections::HashMap<String, bool>,
+}
+
+impl<'f> Projection<'f> {
+    pub fn new(fields: &'f [String]) -> Self {
+        Projection {
+            fields,
+            decided: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether the top-level key `k` is kept.
+    pub fn keeps(&mut self, k: &str) -> bool {
+        if self.fields.is_empty() || k == "id" {
+            return true;
+        }
+        if let Some(keep) = self.decided.get(k) {
+            return *keep;
+        }
+        let keep = self.fields.iter().any(|p| {
+            wildcard_match(p, k)
+                || (p.len() > k.len() && p.starts_with(k) && p.as_bytes()[k.len()] == b'.')
+        });
+        self.decided.insert(k.to_string(), keep);
+        keep
+    }
+
+    /// A stored record as the scan shows it: the kept keys of its document, and its `id`.
+    pub fn record(&mut self, record: Record) -> Value {
+        let mut out = Map::with_capacity(record.doc.len() + 1);
+        for (k, v) in record.doc {
+            if self.keeps(&k) {
+                out.insert(k, v);
+            }
+        }
+        out.insert("id".into(), Value::String(record.id));
+        Value::Object(out)
+    }
+}
+
 /// `fnmatch`-style matching with `*` (any run) and `?` (one character).
 fn wildcard_match(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);

@@ -735,7 +735,7 @@ impl Engine {
                 if current.is_some() && !can_write {
                     return Err(WriteRefused::Rule("forbidden".into()));
                 }
-                match records::apply_bulk(&mut dataset, stored, bulk.clone(), now) {
+                match records::apply_bulk(&mut dataset, stored, &bulk, now) {
                     Ok(written) => Ok((dataset, written)),
                     Err(refusal) => Err(WriteRefused::Rule(refusal_code(&refusal))),
                 }
@@ -839,10 +839,8 @@ impl Engine {
                 .unwrap_or_else(|| json!(request.next_idx));
             (page, next, Value::Null)
         };
-        let records: Vec<Value> = page
-            .iter()
-            .map(|r| records::project(records::scanned(r), &request.fields))
-            .collect();
+        let mut projection = records::Projection::new(&request.fields);
+        let records: Vec<Value> = page.into_iter().map(|r| projection.record(r)).collect();
         ok_value(&json!({"records": records, "next_idx": next_idx, "next_page_cfg": next_page_cfg}))
     }
 
