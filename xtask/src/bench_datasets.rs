@@ -183,7 +183,10 @@ fn scan_page(
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
