@@ -593,14 +593,7 @@ impl Datasets for MemoryStore {
             match &discard {
                 Some(now) => {
                     if let Some(r) = records.get_mut(id) {
-                        r.doc.insert(
-                            "status".into(),
-                            serde_json::Value::String("Discarded".into()),
-                        );
-                        r.doc.insert(
-                            "last_updated".into(),
-                            serde_json::Value::String(now.clone()),
-                        );
+                        crate::records::discard(&mut r.doc, now);
                         touched += 1;
                     }
                 }
@@ -614,7 +607,7 @@ impl Datasets for MemoryStore {
         if discard.is_none()
             && let Some(d) = s.datasets.get_mut(&k)
         {
-            d.facts.records = d.facts.records.saturating_sub(touched);
+            crate::records::after_deletion(d, touched);
         }
         s.audit.extend(audit);
         Ok(touched)

@@ -1290,6 +1290,18 @@ pub fn apply_bulk(
     Ok(written)
 }
 
+/// A discarded record, as `DELETE /api/datasets/{name}/data?mark_as_discarded=true` leaves it:
+/// status `Discarded`, `last_updated` now. Every store discards with this.
+pub fn discard(doc: &mut Map<String, Value>, now_iso: &str) {
+    doc.insert("status".into(), Value::String("Discarded".into()));
+    doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
+}
+
+/// The dataset after `deleted` of its records were deleted. Every store counts with this.
+pub fn after_deletion(dataset: &mut Dataset, deleted: u64) {
+    dataset.facts.records = dataset.facts.records.saturating_sub(deleted);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading records back
 

@@ -18,6 +18,7 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 use workgate_core::{Engine, Request};
 
+use workgate_core::engine::endpoint::DEFAULT_BODY_LIMIT;
 use workgate_core::engine::error::ApiError;
 
 use crate::web_app;
@@ -116,13 +117,20 @@ async fn route(
 /// Translates an axum request into a core request and the engine's answer back.
 async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
-    // Core's limit for this endpoint, enforced here before reading.
-    let limit = workgate_core::engine::body_limit(parts.method.as_str(), parts.uri.path());
     let declared_len = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Core's limit for this endpoint, enforced here before reading. Every endpoint accepts at
+    // least the default, so a request that declares no more than that (most: GETs declare
+    // nothing) is read without matching its route twice; the engine matches it anyway.
+    let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let limit = if !chunked && declared_len.unwrap_or(0) <= DEFAULT_BODY_LIMIT as u64 {
+        DEFAULT_BODY_LIMIT
+    } else {
+        workgate_core::engine::body_limit(parts.method.as_str(), parts.uri.path())
+    };
     if declared_len.is_some_and(|n| n > limit as u64) {
         return refused(ApiError::PayloadTooLarge { limit });
     }

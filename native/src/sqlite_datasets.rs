@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction};
 use workgate_core::dataset::{Dataset, Record};
 use workgate_core::domain::AuditEntry;
+use workgate_core::records;
 use workgate_core::{
     DatasetEdit, Datasets, RecordSelection, RecordWrite, StoreError, StoreResult, WriteRefused,
 };
@@ -39,6 +40,17 @@ fn dataset_row(
         Some((seq, text)) => Ok(Some((seq, from_json(&text)?))),
         None => Ok(None),
     }
+}
+
+/// The dataset's row id only (the reads of records need no more).
+fn dataset_seq(
+    conn: &rusqlite::Connection,
+    workspace: &str,
+    name: &str,
+) -> StoreResult<Option<i64>> {
+    conn.prepare_cached("SELECT seq FROM datasets WHERE workspace = ?1 AND name = ?2")
+        .and_then(|mut s| s.query_row([workspace, name], |r| r.get(0)).optional())
+        .map_err(backend)
 }
 
 fn insert_dataset(tx: &Transaction<'_>, dataset: &Dataset) -> StoreResult<i64> {
@@ -246,7 +258,7 @@ impl Datasets for SqliteStore {
         let (workspace, name) = (workspace.to_string(), name.to_string());
         let after = after.map(str::to_string);
         self.read(move |conn| {
-            let Some((seq, _)) = dataset_row(conn, &workspace, &name)? else {
+            let Some(seq) = dataset_seq(conn, &workspace, &name)? else {
                 return Ok(Vec::new());
             };
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -292,7 +304,7 @@ impl Datasets for SqliteStore {
         ids.sort_unstable();
         ids.dedup();
         self.read(move |conn| {
-            let Some((seq, _)) = dataset_row(conn, &workspace, &name)? else {
+            let Some(seq) = dataset_seq(conn, &workspace, &name)? else {
                 return Ok(Vec::new());
             };
             let mut stmt = conn
@@ -348,12 +360,7 @@ impl Datasets for SqliteStore {
                             .map_err(backend)?;
                         let Some(doc) = doc else { continue };
                         let mut record = record_from(id.clone(), doc)?;
-                        record
-                            .doc
-                            .insert("status".into(), serde_json::json!("Discarded"));
-                        record
-                            .doc
-                            .insert("last_updated".into(), serde_json::json!(now));
+                        records::discard(&mut record.doc, now);
                         let doc = to_json(&record.doc)?;
                         tx.prepare_cached(
                             "UPDATE records SET doc = ?3 WHERE dataset_seq = ?1 AND id = ?2",
@@ -373,7 +380,7 @@ impl Datasets for SqliteStore {
                 }
             }
             if discard.is_none() {
-                dataset.facts.records = dataset.facts.records.saturating_sub(touched);
+                records::after_deletion(&mut dataset, touched);
                 save_dataset(tx, seq, &dataset)?;
             }
             insert_audit(tx, audit)?;

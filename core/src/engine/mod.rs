@@ -276,6 +276,7 @@ impl Engine {
         let (target_type, target_id, target_name) = match target {
             AuditTarget::User(u) => ("User", u.id, u.username.clone()),
             AuditTarget::Workspace(w) => ("Workspace", w.id, w.name.clone()),
+            AuditTarget::Dataset(d) => ("Dataset", datasets::dataset_uuid(&d.id()), d.id()),
         };
         AuditEntry {
             id: self.new_id(),
@@ -295,6 +296,7 @@ impl Engine {
 pub(crate) enum AuditTarget<'a> {
     User(&'a User),
     Workspace(&'a Workspace),
+    Dataset(&'a crate::dataset::Dataset),
 }
 
 /// A 200 JSON response.

@@ -370,12 +370,7 @@ impl WorkspaceDatasets {
                     count += 1;
                     match &discard {
                         Some(now) => {
-                            record
-                                .doc
-                                .insert("status".into(), serde_json::json!("Discarded"));
-                            record
-                                .doc
-                                .insert("last_updated".into(), serde_json::json!(now));
+                            workgate_core::records::discard(&mut record.doc, now);
                             self.put_record(&name, &record)?;
                         }
                         None => {
@@ -387,7 +382,7 @@ impl WorkspaceDatasets {
                     }
                 }
                 if discard.is_none() {
-                    dataset.facts.records = dataset.facts.records.saturating_sub(count);
+                    workgate_core::records::after_deletion(&mut dataset, count);
                 }
                 self.put_dataset(&dataset, version + 1)?;
                 Answer::Count { count }
