@@ -8,6 +8,7 @@
 //! decided by [`crate::records`]; stores keep them atomically.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::timestamp::Timestamp;
@@ -107,5 +108,86 @@ impl Dataset {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
-    pub doc: Map<String, Value>,
+    pub doc: RecordDoc,
 }
+
+/// A record's stored document: a JSON object, kept as its compact text.
+///
+/// Stores keep and hand back the text as it is; core parses it only where a rule needs its
+/// fields (filters, sorting, the re-log merge, discarding), so a scan copies stored documents
+/// into its answer without building them up and writing them out again. It serializes as the
+/// JSON object itself (not a string), so the Worker's Durable Object messages carry it as before.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordDoc(Box<RawValue>);
+
+impl RecordDoc {
+    /// The document of `map`.
+    pub fn from_map(map: &Map<String, Value>) -> RecordDoc {
+        RecordDoc::from_serialize(map)
+    }
+
+    /// The document `value` serializes to; `value` must serialize as a JSON object (core's
+    /// documents do: maps of JSON values).
+    pub(crate) fn from_serialize(value: &impl Serialize) -> RecordDoc {
+        match serde_json::value::to_raw_value(value) {
+            Ok(raw) => RecordDoc(raw),
+            // Serializing JSON values cannot fail (their keys are strings).
+            Err(_) => RecordDoc::empty(),
+        }
+    }
+
+    /// `{}`.
+    pub fn empty() -> RecordDoc {
+        #[allow(clippy::expect_used)]
+        RecordDoc(RawValue::from_string("{}".to_string()).expect("`{}` is JSON"))
+    }
+
+    /// A document read back from a store: the text must be one JSON object.
+    pub fn from_json(text: String) -> Result<RecordDoc, RecordDocError> {
+        if !text.trim_start().starts_with('{') {
+            return Err(RecordDocError(
+                "a record document must be a JSON object".into(),
+            ));
+        }
+        RawValue::from_string(text)
+            .map(RecordDoc)
+            .map_err(|e| RecordDocError(e.to_string()))
+    }
+
+    /// Its JSON text.
+    pub fn as_json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Its fields, parsed.
+    pub fn to_map(&self) -> Map<String, Value> {
+        // The text is a JSON object by construction (`from_map`, `from_json`), which always
+        // parses into a map.
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+/// Equal documents: equal fields (not equal text).
+impl PartialEq for RecordDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_json() == other.as_json() || self.to_map() == other.to_map()
+    }
+}
+
+impl std::fmt::Debug for RecordDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_json())
+    }
+}
+
+impl From<Map<String, Value>> for RecordDoc {
+    fn from(map: Map<String, Value>) -> RecordDoc {
+        RecordDoc::from_map(&map)
+    }
+}
+
+/// Stored text that is not a record document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable record document: {0}")]
+pub struct RecordDocError(String);

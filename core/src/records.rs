@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dataset::{Dataset, Record, RecordFacts, Task};
+use crate::dataset::{Dataset, Record, RecordDoc, RecordFacts, Task};
 use crate::engine::error::FieldError;
 use crate::timestamp::Timestamp;
 
@@ -1205,23 +1205,44 @@ pub fn apply_bulk(
     now: Timestamp,
 ) -> Result<Vec<Record>, BulkRefusal> {
     let task = dataset.task;
+    let now_iso = now.to_iso();
     let mut facts: RecordFacts = dataset.facts.clone();
-    let mut written: Vec<Record> = Vec::with_capacity(bulk.records.len());
+    let mut written: Vec<Pending<'_>> = Vec::with_capacity(bulk.records.len());
+    // Where each id of `written` is (a bulk may repeat an id).
+    let mut position: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(bulk.records.len());
     for (i, incoming) in bulk.records.iter().enumerate() {
         // A repeated id merges into its earlier entry; otherwise into the stored record.
-        let (stored, is_new) = match written.iter().position(|r| r.id == incoming.id) {
-            Some(pos) => (Some(written.remove(pos).doc), false),
-            None => match existing.get(i).cloned().flatten() {
-                Some(record) => (Some(record.doc), false),
-                None => (None, true),
-            },
-        };
-        if is_new {
-            facts.records += 1;
+        let earlier = position
+            .remove(incoming.id.as_str())
+            .map(|at| written.remove(at));
+        if earlier.is_some() {
+            // Entries after the removed one moved one place down.
+            position = written
+                .iter()
+                .enumerate()
+                .map(|(at, p)| (p.id(), at))
+                .collect();
         }
-        let mut doc = stored.unwrap_or_default();
-        deep_merge(&mut doc, incoming.doc.clone());
-        doc.insert("last_updated".into(), Value::String(now.to_iso()));
+        let stored = match earlier {
+            Some(p) => Some(p.into_merged(&now_iso)),
+            None => existing
+                .get(i)
+                .and_then(Option::as_ref)
+                .map(|r| r.doc.to_map()),
+        };
+        let entry = match stored {
+            None => {
+                facts.records += 1;
+                Pending::Fresh(incoming)
+            }
+            Some(mut doc) => {
+                deep_merge(&mut doc, incoming.doc.clone());
+                doc.insert("last_updated".into(), Value::String(now_iso.clone()));
+                Pending::Merged(&incoming.id, doc)
+            }
+        };
+        let doc = entry.fields();
         if task == Task::TextClassification {
             let multi = doc
                 .get("multi_label")
@@ -1251,15 +1272,13 @@ pub fn apply_bulk(
                 }
             }
         }
-        for label in labels_of(task, &doc) {
+        for label in labels_of(task, doc) {
             if !facts.labels.contains(&label) {
                 facts.labels.push(label);
             }
         }
-        written.push(Record {
-            id: incoming.id.clone(),
-            doc,
-        });
+        position.insert(entry.id(), written.len());
+        written.push(entry);
     }
     if facts.metadata_keys.len() > METADATA_KEYS_LIMIT {
         return Err(BulkRefusal::MetadataLimit {
@@ -1271,8 +1290,8 @@ pub fn apply_bulk(
         return Err(BulkRefusal::VectorLimit);
     }
     if let Some(schema) = schema_labels(dataset) {
-        for record in &written {
-            for label in labels_of(task, &record.doc) {
+        for entry in &written {
+            for label in labels_of(task, entry.fields()) {
                 if !schema.contains(&label) {
                     return Err(BulkRefusal::LabelNotInSchema { label });
                 }
@@ -1287,14 +1306,86 @@ pub fn apply_bulk(
     }
     dataset.facts = facts;
     dataset.last_updated = now;
-    Ok(written)
+    Ok(written
+        .into_iter()
+        .map(|entry| entry.into_record(&now_iso))
+        .collect())
+}
+
+/// A record of a bulk on its way to the store: a new one is the bulk's own document (written
+/// out once, with `last_updated`, never copied); a re-logged one is merged into what was stored.
+enum Pending<'b> {
+    Fresh(&'b Incoming),
+    Merged(&'b str, Map<String, Value>),
+}
+
+impl<'b> Pending<'b> {
+    fn id(&self) -> &'b str {
+        match self {
+            Pending::Fresh(incoming) => &incoming.id,
+            Pending::Merged(id, _) => id,
+        }
+    }
+
+    /// Its fields (a fresh one's lack only `last_updated`, which no rule reads).
+    fn fields(&self) -> &Map<String, Value> {
+        match self {
+            Pending::Fresh(incoming) => &incoming.doc,
+            Pending::Merged(_, doc) => doc,
+        }
+    }
+
+    /// Its document as a later entry of the same id merges into it.
+    fn into_merged(self, now_iso: &str) -> Map<String, Value> {
+        match self {
+            Pending::Fresh(incoming) => {
+                let mut doc = incoming.doc.clone();
+                doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
+                doc
+            }
+            Pending::Merged(_, doc) => doc,
+        }
+    }
+
+    fn into_record(self, now_iso: &str) -> Record {
+        match self {
+            Pending::Fresh(incoming) => Record {
+                id: incoming.id.clone(),
+                doc: RecordDoc::from_serialize(&WithLastUpdated(&incoming.doc, now_iso)),
+            },
+            Pending::Merged(id, doc) => Record {
+                id: id.to_string(),
+                doc: RecordDoc::from_map(&doc),
+            },
+        }
+    }
+}
+
+/// A new record's document as it is stored: the bulk's fields, then `last_updated` (what
+/// inserting it into a copy would give, without the copy).
+struct WithLastUpdated<'a>(&'a Map<String, Value>, &'a str);
+
+impl serde::Serialize for WithLastUpdated<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.0.iter().filter(|(k, _)| k.as_str() != "last_updated");
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("last_updated", self.1)?;
+        map.end()
+    }
 }
 
 /// A discarded record, as `DELETE /api/datasets/{name}/data?mark_as_discarded=true` leaves it:
 /// status `Discarded`, `last_updated` now. Every store discards with this.
-pub fn discard(doc: &mut Map<String, Value>, now_iso: &str) {
-    doc.insert("status".into(), Value::String("Discarded".into()));
-    doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
+#[must_use]
+pub fn discard(doc: &RecordDoc, now_iso: &str) -> RecordDoc {
+    let mut fields = doc.to_map();
+    fields.insert("status".into(), Value::String("Discarded".into()));
+    fields.insert("last_updated".into(), Value::String(now_iso.to_string()));
+    RecordDoc::from_map(&fields)
 }
 
 /// The dataset after `deleted` of its records were deleted. Every store counts with this.
@@ -1305,27 +1396,10 @@ pub fn after_deletion(dataset: &mut Dataset, deleted: u64) {
 // ---------------------------------------------------------------------------------------------
 // Reading records back
 
-/// A record as the scan shows it: its document with `id` appended.
-pub fn scanned(record: &Record) -> Value {
-    let mut doc = record.doc.clone();
-    doc.insert("id".into(), Value::String(record.id.clone()));
-    Value::Object(doc)
-}
-
-/// Argilla's `_source` projection: keeps a top-level key `k` when some pattern matches it
-/// (`*` wildcards) or names a field under it (`k.`…); `id` always stays. No patterns: all.
-pub fn project(doc: Value, fields: &[String]) -> Value {
-    let Value::Object(map) = doc else { return doc };
-    let mut projection = Projection::new(fields);
-    Value::Object(
-        map.into_iter()
-            .filter(|(k, _)| projection.keeps(k))
-            .collect(),
-    )
-}
-
-/// [`project`] for a whole scan page: each key's fate is decided once (records share their
-/// keys), and records are moved, not copied.
+/// Argilla's `_source` projection of a scan: a record shows a top-level key `k` when some
+/// pattern matches it (`*` wildcards) or names a field under it (`k.`…); `id` always shows.
+/// No patterns: every key. Each key's fate is decided once per page (records share their
+/// keys), and a stored document that keeps every key is copied into the answer as it is.
 pub struct Projection<'f> {
     fields: &'f [String],
     decided: std::collections::HashMap<String, bool>,
@@ -1355,16 +1429,93 @@ impl<'f> Projection<'f> {
         keep
     }
 
-    /// A stored record as the scan shows it: the kept keys of its document, and its `id`.
-    pub fn record(&mut self, record: Record) -> Value {
-        let mut out = Map::with_capacity(record.doc.len() + 1);
-        for (k, v) in record.doc {
-            if self.keeps(&k) {
-                out.insert(k, v);
+    /// Writes `record` as the scan shows it (its kept keys, then `id`) as JSON onto `out`.
+    pub fn write_record(&mut self, record: &Record, out: &mut String) {
+        let text = record.doc.as_json().trim();
+        let body = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or_default();
+        let keeps_all = self.fields.is_empty()
+            || match TopLevel::of(text) {
+                Some(top) if top.0.iter().all(|(k, _)| self.keeps(k)) => true,
+                Some(top) => {
+                    out.push('{');
+                    for (k, v) in top.0.iter().filter(|(k, _)| self.keeps(k)) {
+                        push_json_string(out, k);
+                        out.push(':');
+                        out.push_str(v.get());
+                        out.push(',');
+                    }
+                    push_id(out, &record.id);
+                    return;
+                }
+                None => true,
+            };
+        if keeps_all {
+            out.push('{');
+            if !body.trim().is_empty() {
+                out.push_str(body);
+                out.push(',');
+            }
+            push_id(out, &record.id);
+        }
+    }
+
+    /// `record` as the scan shows it, as a JSON value.
+    pub fn record(&mut self, record: &Record) -> Value {
+        let mut out = String::new();
+        self.write_record(record, &mut out);
+        serde_json::from_str(&out).unwrap_or(Value::Null)
+    }
+}
+
+/// `"id":"…"}`: the end of a scanned record.
+fn push_id(out: &mut String, id: &str) {
+    out.push_str("\"id\":");
+    push_json_string(out, id);
+    out.push('}');
+}
+
+/// `s` as a JSON string.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// A document's top-level keys and their values as JSON text, in order, borrowed from it.
+struct TopLevel<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'a> TopLevel<'a> {
+    fn of(text: &'a str) -> Option<TopLevel<'a>> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TopLevel<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = TopLevel<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<TopLevel<'a>, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) =
+                    map.next_entry::<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>()?
+                {
+                    entries.push(entry);
+                }
+                Ok(TopLevel(entries))
             }
         }
-        out.insert("id".into(), Value::String(record.id));
-        Value::Object(out)
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
     }
 }
 
@@ -1438,12 +1589,28 @@ mod tests {
 
     #[test]
     fn projection_follows_argilla() {
-        let doc = json!({"id": "1", "inputs": {"text": "a"}, "metadata": {"k": 1}, "vectors": {}, "text": "a"});
+        let doc =
+            json!({"inputs": {"text": "a\"}"}, "metadata": {"k": 1}, "vectors": {}, "text": "a"});
+        let record = Record {
+            id: "1\"".into(),
+            doc: RecordDoc::from_map(doc.as_object().unwrap()),
+        };
         let fields = vec!["inputs.*".to_string(), "text".to_string()];
         assert_eq!(
-            project(doc, &fields),
-            json!({"id": "1", "inputs": {"text": "a"}, "text": "a"})
+            Projection::new(&fields).record(&record),
+            json!({"inputs": {"text": "a\"}"}, "text": "a", "id": "1\""})
         );
+        let all = vec!["*".to_string()];
+        assert_eq!(
+            Projection::new(&all).record(&record),
+            json!({"inputs": {"text": "a\"}"}, "metadata": {"k": 1}, "vectors": {}, "text": "a", "id": "1\""})
+        );
+        let empty = Record {
+            id: "2".into(),
+            doc: RecordDoc::empty(),
+        };
+        assert_eq!(Projection::new(&[]).record(&empty), json!({"id": "2"}));
+        assert_eq!(Projection::new(&fields).record(&empty), json!({"id": "2"}));
         assert!(wildcard_match("annotation*", "annotations"));
         assert!(!wildcard_match("annotation*", "prediction"));
     }

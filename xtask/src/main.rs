@@ -34,6 +34,9 @@ enum Task {
     Setup,
     /// Run every test: core, conformance (in-process, native, worker), command line, browser package, web app.
     Test,
+    /// One host stage of `test` (native, worker), as `test` runs it in parallel.
+    #[command(hide = true)]
+    TestStage { name: String },
     /// Build the browser package and the server, then serve (arguments go to `workgate serve`).
     Serve {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -61,6 +64,7 @@ fn main() {
     let result = match cli.command {
         Task::Setup => tools::setup(),
         Task::Test => test::all(),
+        Task::TestStage { name } => test::stage(&name),
         Task::Serve { args } => native::serve(&args),
         Task::WorkerDev { port, state } => worker::dev(port, &state),
         Task::WorkerStoreSuite => {

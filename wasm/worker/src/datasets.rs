@@ -196,7 +196,7 @@ impl WorkspaceDatasets {
             Some(vec![
                 dataset.into(),
                 record.id.as_str().into(),
-                encode(&record.doc)?.into(),
+                record.doc.as_json().into(),
             ]),
         )?;
         Ok(())
@@ -370,7 +370,7 @@ impl WorkspaceDatasets {
                     count += 1;
                     match &discard {
                         Some(now) => {
-                            workgate_core::records::discard(&mut record.doc, now);
+                            record.doc = workgate_core::records::discard(&record.doc, now);
                             self.put_record(&name, &record)?;
                         }
                         None => {
