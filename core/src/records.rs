@@ -59,19 +59,30 @@ pub enum BulkRefusal {
 // ---------------------------------------------------------------------------------------------
 // Reading a bulk
 
-/// Where errors are reported: a `loc` prefix.
+/// Where errors are reported: a `loc` prefix. A child pushes its key onto the one `loc` and
+/// pops it when dropped, so reading a valid record allocates no paths; one is copied only when
+/// an error is reported.
 struct At<'e> {
-    loc: Vec<Value>,
+    loc: &'e mut Vec<Value>,
     errors: &'e mut Vec<FieldError>,
+    pushed: bool,
 }
 
 impl<'e> At<'e> {
-    fn child(&mut self, key: impl Into<Value>) -> At<'_> {
-        let mut loc = self.loc.clone();
-        loc.push(key.into());
+    fn root(loc: &'e mut Vec<Value>, errors: &'e mut Vec<FieldError>) -> At<'e> {
         At {
             loc,
-            errors: self.errors,
+            errors,
+            pushed: false,
+        }
+    }
+
+    fn child(&mut self, key: impl Into<Value>) -> At<'_> {
+        self.loc.push(key.into());
+        At {
+            loc: &mut *self.loc,
+            errors: &mut *self.errors,
+            pushed: true,
         }
     }
 
@@ -88,6 +99,22 @@ impl<'e> At<'e> {
     fn missing(&mut self) {
         self.error("field required", "value_error.missing");
     }
+
+    /// The loc of the record-level rules of the record `levels_up` levels above this one
+    /// (0: this is the record): its `__root__`.
+    fn record_root(&self, levels_up: usize) -> Vec<Value> {
+        let mut loc = self.loc[..self.loc.len().saturating_sub(levels_up)].to_vec();
+        loc.push(json!("__root__"));
+        loc
+    }
+}
+
+impl Drop for At<'_> {
+    fn drop(&mut self) {
+        if self.pushed {
+            self.loc.pop();
+        }
+    }
 }
 
 /// Reads a bulk body for `task`. `new_id` makes the id of a record that has none (a UUIDv4
@@ -98,10 +125,8 @@ pub fn read_bulk(
     new_id: &mut dyn FnMut() -> String,
 ) -> Result<Bulk, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut at = At {
-        loc: vec![json!("body")],
-        errors: &mut errors,
-    };
+    let mut loc = vec![json!("body")];
+    let mut at = At::root(&mut loc, &mut errors);
     let tags = read_tags(body.get("tags"), &mut at.child("tags"));
     let metadata = match body.get("metadata") {
         None | Some(Value::Null) => Map::new(),
@@ -128,7 +153,7 @@ pub fn read_bulk(
                 let mut mixed = false;
                 for (i, item) in items.iter().enumerate() {
                     let mut rec_at = records_at.child(i);
-                    if serde_json::to_vec(item).map_or(0, |b| b.len()) > MAX_RECORD_BYTES {
+                    if json_len_above(item, MAX_RECORD_BYTES) {
                         rec_at.error_ctx(
                             format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
                             "value_error.record.too_large",
@@ -167,6 +192,7 @@ pub fn read_bulk(
             .child("records")
             .error("value is not a valid list", "type_error.list"),
     }
+    drop(at);
     if errors.is_empty() {
         Ok(Bulk {
             tags,
@@ -184,13 +210,8 @@ pub fn read_tag_map(
     loc: Vec<Value>,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let tags = read_tags(
-        value,
-        &mut At {
-            loc,
-            errors: &mut errors,
-        },
-    );
+    let mut loc = loc;
+    let tags = read_tags(value, &mut At::root(&mut loc, &mut errors));
     if errors.is_empty() {
         Ok(tags)
     } else {
@@ -343,10 +364,7 @@ fn read_record(
             value = Some(Value::Object(first));
         }
         if let Some(v) = value
-            && let Some(ann) = {
-                let root = at_root(at);
-                read_annotation(task, &v, &mut at.child(single), root)
-            }
+            && let Some(ann) = { read_annotation(task, &v, &mut at.child(single)) }
         {
             let agent = ann["agent"].as_str().unwrap_or_default().to_string();
             let mut without = ann.clone();
@@ -396,11 +414,30 @@ fn read_record(
     Some(Incoming { id, doc })
 }
 
-/// The loc of a record's `__root__` (record-level rules).
+/// Whether `value` written as compact JSON takes more than `limit` bytes. A cheap upper bound
+/// (every string character escaped at worst as `\uXXXX`) answers for all but huge values,
+/// which are then written out and measured.
+fn json_len_above(value: &Value, limit: usize) -> bool {
+    fn bound(v: &Value) -> usize {
+        match v {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 32,
+            Value::String(s) => 6 * s.len() + 2,
+            Value::Array(items) => 2 + items.iter().map(|i| bound(i) + 1).sum::<usize>(),
+            Value::Object(m) => {
+                2 + m
+                    .iter()
+                    .map(|(k, v)| 6 * k.len() + 4 + bound(v))
+                    .sum::<usize>()
+            }
+        }
+    }
+    bound(value) > limit && serde_json::to_vec(value).map_or(0, |b| b.len()) > limit
+}
+
+/// The loc of a record's `__root__` (record-level rules), `at` being the record.
 fn at_root(at: &At<'_>) -> Vec<Value> {
-    let mut loc = at.loc.clone();
-    loc.push(json!("__root__"));
-    loc
+    at.record_root(0)
 }
 
 /// Flattens nested metadata with `.`; drops `null` and `[]` values; cuts strings (also in
@@ -538,12 +575,8 @@ fn read_score(v: Option<&Value>, at: &mut At<'_>) -> Option<f64> {
 }
 
 /// A prediction or annotation: `agent` (required, ≤ 64 characters) plus the task's parts.
-fn read_annotation(
-    task: Task,
-    v: &Value,
-    at: &mut At<'_>,
-    root: Vec<Value>,
-) -> Option<Map<String, Value>> {
+fn read_annotation(task: Task, v: &Value, at: &mut At<'_>) -> Option<Map<String, Value>> {
+    // `at` is the record's `prediction` or `annotation`; its rules report at the record.
     let Some(obj) = v.as_object() else {
         at.error("value is not a valid dict", "type_error.dict");
         return None;
@@ -553,7 +586,7 @@ fn read_annotation(
     match obj.get("agent") {
         None | Some(Value::Null) => {
             at.errors.push(FieldError::new(
-                root,
+                at.record_root(1),
                 "Agent must be defined!".to_string(),
                 "assertion_error",
             ));
@@ -830,7 +863,6 @@ fn read_text_classification(
             false
         }
     };
-    let root = at_root(at);
     if !multi_label {
         if let Some(labels) = doc
             .get("annotation")
@@ -839,7 +871,7 @@ fn read_text_classification(
             && labels.len() > 1
         {
             at.errors.push(FieldError::new(
-                root.clone(),
+                at_root(at),
                 "Single label record must include only one annotation label".to_string(),
                 "assertion_error",
             ));
@@ -862,7 +894,7 @@ fn read_text_classification(
                     })
                     .collect();
                 at.errors.push(FieldError::new(
-                    root.clone(),
+                    at_root(at),
                     format!("Wrong score distributions: [{}]", listed.join(", ")),
                     "assertion_error",
                 ));
@@ -875,7 +907,7 @@ fn read_text_classification(
             .is_some_and(|l| !l.is_empty());
         if status == "Validated" && !annotated {
             at.errors.push(FieldError::new(
-                root,
+                at_root(at),
                 "Annotation must include some label for validated records".to_string(),
                 "assertion_error",
             ));
@@ -1613,6 +1645,21 @@ mod tests {
         assert_eq!(Projection::new(&fields).record(&empty), json!({"id": "2"}));
         assert!(wildcard_match("annotation*", "annotations"));
         assert!(!wildcard_match("annotation*", "prediction"));
+    }
+
+    #[test]
+    fn record_size_is_its_compact_json() {
+        let limit = 100;
+        let exact = json!({"t": "x".repeat(limit - 8)});
+        assert_eq!(serde_json::to_vec(&exact).unwrap().len(), limit);
+        assert!(!json_len_above(&exact, limit));
+        let over = json!({"t": "x".repeat(limit - 7)});
+        assert!(json_len_above(&over, limit));
+        let escaped = json!({"t": "\u{1}".repeat(20)});
+        assert_eq!(
+            json_len_above(&escaped, limit),
+            serde_json::to_vec(&escaped).unwrap().len() > limit
+        );
     }
 
     #[test]

@@ -57,6 +57,8 @@ enum Task {
     BenchNative,
     /// Dataset benchmarks on the native server: ingest, scan, page latency at 1M records, rg.log.
     BenchDatasets,
+    /// The Worker's CPU time for one 500-record bulk under local workerd, against `_info`.
+    BenchWorkerBulk,
 }
 
 fn main() {
@@ -75,6 +77,7 @@ fn main() {
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
         Task::BenchDatasets => bench_datasets::run_all(),
+        Task::BenchWorkerBulk => bench_datasets::worker_bulk_cpu(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");
