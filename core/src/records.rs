@@ -354,14 +354,18 @@ fn read_record(
     };
     doc.insert("status".into(), Value::String(status.clone()));
     for (single, plural) in [("prediction", "predictions"), ("annotation", "annotations")] {
-        let mut value = obj.get(single).filter(|v| !v.is_null()).cloned();
+        // Read where it is: only the by-agent form is rebuilt into a new value.
+        let mut value = obj
+            .get(single)
+            .filter(|v| !v.is_null())
+            .map(std::borrow::Cow::Borrowed);
         if value.is_none()
             && let Some(Value::Object(by_agent)) = obj.get(plural)
             && let Some((agent, first)) = by_agent.iter().next()
         {
             let mut first = first.as_object().cloned().unwrap_or_default();
             first.insert("agent".into(), Value::String(agent.clone()));
-            value = Some(Value::Object(first));
+            value = Some(std::borrow::Cow::Owned(Value::Object(first)));
         }
         if let Some(v) = value
             && let Some(ann) = { read_annotation(task, &v, &mut at.child(single)) }
@@ -1434,14 +1438,16 @@ pub fn after_deletion(dataset: &mut Dataset, deleted: u64) {
 /// keys), and a stored document that keeps every key is copied into the answer as it is.
 pub struct Projection<'f> {
     fields: &'f [String],
-    decided: std::collections::HashMap<String, bool>,
+    /// Each top-level key seen, and whether it is kept: a handful per dataset, searched in
+    /// order (cheaper than hashing each key of each record).
+    decided: Vec<(String, bool)>,
 }
 
 impl<'f> Projection<'f> {
     pub fn new(fields: &'f [String]) -> Self {
         Projection {
             fields,
-            decided: std::collections::HashMap::new(),
+            decided: Vec::new(),
         }
     }
 
@@ -1450,14 +1456,14 @@ impl<'f> Projection<'f> {
         if self.fields.is_empty() || k == "id" {
             return true;
         }
-        if let Some(keep) = self.decided.get(k) {
+        if let Some((_, keep)) = self.decided.iter().find(|(seen, _)| seen == k) {
             return *keep;
         }
         let keep = self.fields.iter().any(|p| {
             wildcard_match(p, k)
                 || (p.len() > k.len() && p.starts_with(k) && p.as_bytes()[k.len()] == b'.')
         });
-        self.decided.insert(k.to_string(), keep);
+        self.decided.push((k.to_string(), keep));
         keep
     }
 
