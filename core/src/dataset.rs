@@ -115,11 +115,12 @@ pub struct Record {
 ///
 /// Stores keep and hand back the text as it is; core parses it only where a rule needs its
 /// fields (filters, sorting, the re-log merge, discarding), so a scan copies stored documents
-/// into its answer without building them up and writing them out again. It serializes as the
-/// JSON object itself (not a string), so the Worker's Durable Object messages carry it as before.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RecordDoc(Box<RawValue>);
+/// into its answer without building them up and writing them out again. Text read back from a
+/// store is checked in full where it is used (a scan splits it into top-level fields, which
+/// parses it), not once more on reading. It serializes as the JSON object itself (not a
+/// string), so the Worker's Durable Object messages carry it as before.
+#[derive(Clone)]
+pub struct RecordDoc(String);
 
 impl RecordDoc {
     /// The document of `map`.
@@ -130,41 +131,51 @@ impl RecordDoc {
     /// The document `value` serializes to; `value` must serialize as a JSON object (core's
     /// documents do: maps of JSON values).
     pub(crate) fn from_serialize(value: &impl Serialize) -> RecordDoc {
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => RecordDoc(raw),
-            // Serializing JSON values cannot fail (their keys are strings).
-            Err(_) => RecordDoc::empty(),
-        }
+        // Serializing JSON values cannot fail (their keys are strings).
+        RecordDoc(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string()))
     }
 
     /// `{}`.
     pub fn empty() -> RecordDoc {
-        #[allow(clippy::expect_used)]
-        RecordDoc(RawValue::from_string("{}".to_string()).expect("`{}` is JSON"))
+        RecordDoc("{}".to_string())
     }
 
-    /// A document read back from a store: the text must be one JSON object.
+    /// A document read back from a store, where core wrote it: it must look like one JSON
+    /// object (its content is checked where it is parsed).
     pub fn from_json(text: String) -> Result<RecordDoc, RecordDocError> {
-        if !text.trim_start().starts_with('{') {
-            return Err(RecordDocError(
+        let t = text.trim();
+        if t.starts_with('{') && t.ends_with('}') {
+            Ok(RecordDoc(text))
+        } else {
+            Err(RecordDocError(
                 "a record document must be a JSON object".into(),
-            ));
+            ))
         }
-        RawValue::from_string(text)
-            .map(RecordDoc)
-            .map_err(|e| RecordDocError(e.to_string()))
     }
 
     /// Its JSON text.
     pub fn as_json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
-    /// Its fields, parsed.
+    /// Its fields, parsed (none if the stored text is not JSON).
     pub fn to_map(&self) -> Map<String, Value> {
-        // The text is a JSON object by construction (`from_map`, `from_json`), which always
-        // parses into a map.
-        serde_json::from_str(self.0.get()).unwrap_or_default()
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for RecordDoc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text: Box<str> = raw.into();
+        RecordDoc::from_json(text.into()).map_err(serde::de::Error::custom)
     }
 }
 
@@ -191,3 +202,9 @@ impl From<Map<String, Value>> for RecordDoc {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable record document: {0}")]
 pub struct RecordDocError(String);
+
+impl RecordDocError {
+    pub fn new(why: impl Into<String>) -> RecordDocError {
+        RecordDocError(why.into())
+    }
+}

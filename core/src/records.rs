@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dataset::{Dataset, Record, RecordDoc, RecordFacts, Task};
+use crate::dataset::{Dataset, Record, RecordDoc, RecordDocError, RecordFacts, Task};
 use crate::engine::error::FieldError;
 use crate::timestamp::Timestamp;
 
@@ -1468,43 +1468,47 @@ impl<'f> Projection<'f> {
     }
 
     /// Writes `record` as the scan shows it (its kept keys, then `id`) as JSON onto `out`.
-    pub fn write_record(&mut self, record: &Record, out: &mut String) {
+    /// Splitting the document into its top-level fields checks it is JSON: a document that is
+    /// not is an error, and nothing is written.
+    pub fn write_record(
+        &mut self,
+        record: &Record,
+        out: &mut String,
+    ) -> Result<(), RecordDocError> {
         let text = record.doc.as_json().trim();
-        let body = text
-            .strip_prefix('{')
-            .and_then(|t| t.strip_suffix('}'))
-            .unwrap_or_default();
-        let keeps_all = self.fields.is_empty()
-            || match TopLevel::of(text) {
-                Some(top) if top.0.iter().all(|(k, _)| self.keeps(k)) => true,
-                Some(top) => {
-                    out.push('{');
-                    for (k, v) in top.0.iter().filter(|(k, _)| self.keeps(k)) {
-                        push_json_string(out, k);
-                        out.push(':');
-                        out.push_str(v.get());
-                        out.push(',');
-                    }
-                    push_id(out, &record.id);
-                    return;
-                }
-                None => true,
-            };
-        if keeps_all {
-            out.push('{');
+        let top = TopLevel::of(text).ok_or_else(|| {
+            RecordDocError::new(format!("record {:?} is not a JSON object", record.id))
+        })?;
+        out.push('{');
+        if top.0.iter().all(|(k, _)| self.keeps(k)) {
+            // Every field kept: the stored text as it is.
+            let body = text
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .unwrap_or_default();
             if !body.trim().is_empty() {
                 out.push_str(body);
                 out.push(',');
             }
-            push_id(out, &record.id);
+        } else {
+            for (k, v) in top.0.iter().filter(|(k, _)| self.keeps(k)) {
+                push_json_string(out, k);
+                out.push(':');
+                out.push_str(v.get());
+                out.push(',');
+            }
         }
+        push_id(out, &record.id);
+        Ok(())
     }
 
     /// `record` as the scan shows it, as a JSON value.
     pub fn record(&mut self, record: &Record) -> Value {
         let mut out = String::new();
-        self.write_record(record, &mut out);
-        serde_json::from_str(&out).unwrap_or(Value::Null)
+        match self.write_record(record, &mut out) {
+            Ok(()) => serde_json::from_str(&out).unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        }
     }
 }
 

@@ -853,7 +853,9 @@ impl Engine {
             if i > 0 {
                 body.push(',');
             }
-            projection.write_record(record, &mut body);
+            projection
+                .write_record(record, &mut body)
+                .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
         }
         body.push_str("],\"next_idx\":");
         body.push_str(&next_idx.to_string());
