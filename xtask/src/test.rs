@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::process::{repo_root, run};
-use crate::{browser, native, python, tools, webapp, worker};
+use crate::{browser, native, python, tools, webapp, worker, worker_settings};
 
 /// One named step of the run, for the summary.
 struct Steps {
@@ -96,6 +96,9 @@ pub fn all() -> Result<()> {
             webapp::e2e(&server.base_url, "worker")
         },
     )?;
+    s.step("worker settings: ARGILLA_CORS_ORIGINS", || {
+        worker_settings::check(&scratch.join("worker-settings"))
+    })?;
     eprintln!("\n==== xtask test: summary");
     for (name, secs) in &s.passed {
         eprintln!("ok  {name} ({secs:.1} s)");
