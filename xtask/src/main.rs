@@ -3,12 +3,14 @@
 //! - `cargo xtask test`: every test of every host (what CI and the README run).
 //! - `cargo xtask serve`: builds the browser package and the server, then runs the server.
 //! - `cargo xtask worker-dev --port P --state DIR`: the Cloudflare Worker under local workerd.
+//! - `cargo xtask worker-bundle`: the Worker's bundle, unless it is fresh (wrangler's `[build]`).
 //! - `cargo xtask build-web`: the browser package (web + Node builds).
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
 
 mod bench_datasets;
 mod browser;
+mod freshness;
 mod native;
 mod process;
 mod python;
@@ -16,6 +18,7 @@ mod test;
 mod tools;
 mod webapp;
 mod worker;
+mod worker_settings;
 
 use std::path::PathBuf;
 
@@ -49,6 +52,9 @@ enum Task {
         #[arg(long, default_value = ".state/worker")]
         state: PathBuf,
     },
+    /// Build the Worker's bundle (wasm/worker/build) unless it is newer than its sources;
+    /// wrangler.toml's `[build]` command, so `npx wrangler dev` builds what it needs.
+    WorkerBundle,
     /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
     WorkerStoreSuite,
     /// Build the browser package (www/pkg for the web, wasm/browser/pkg for Node).
@@ -69,6 +75,7 @@ fn main() {
         Task::TestStage { name } => test::stage(&name),
         Task::Serve { args } => native::serve(&args),
         Task::WorkerDev { port, state } => worker::dev(port, &state),
+        Task::WorkerBundle => worker::bundle(),
         Task::WorkerStoreSuite => {
             let scratch = process::repo_root().join("target/xtask-worker-store-suite");
             let _ = std::fs::remove_dir_all(&scratch);
