@@ -21,6 +21,13 @@ pub const ENV_DEFAULT_USER_ENABLED: &str = engine_settings::DEFAULT_USER_ENABLED
 pub const ENV_DEFAULT_USER_PASSWORD: &str = engine_settings::DEFAULT_USER_PASSWORD;
 pub const ENV_DEFAULT_USER_API_KEY: &str = engine_settings::DEFAULT_USER_API_KEY;
 pub const ENV_PASSWORD_COST: &str = engine_settings::PASSWORD_COST;
+// `serve`'s transport settings (also flags; see `workgate serve --help`).
+pub const ENV_MAX_CONNECTIONS: &str = "WORKGATE_MAX_CONNECTIONS";
+pub const ENV_MAX_CONNECTIONS_PER_CLIENT: &str = "WORKGATE_MAX_CONNECTIONS_PER_CLIENT";
+pub const ENV_HEADER_TIMEOUT: &str = "WORKGATE_HEADER_TIMEOUT";
+pub const ENV_IDLE_TIMEOUT: &str = "WORKGATE_IDLE_TIMEOUT";
+pub const ENV_METRICS_ADDR: &str = "WORKGATE_METRICS_ADDR";
+pub const ENV_LOG_FORMAT: &str = "WORKGATE_LOG_FORMAT";
 
 /// The `--help` section that lists every environment variable.
 pub const ENVIRONMENT_HELP: &str = "\
@@ -44,6 +51,10 @@ Environment variables:
                                The default admin's API key (default argilla.apikey)
   WORKGATE_PASSWORD_COST       Argon2id cost of new password hashes, m=KiB,t=passes,p=lanes
                                (default m=19456,t=2,p=1, OWASP's recommendation)
+  WORKGATE_MAX_CONNECTIONS, WORKGATE_MAX_CONNECTIONS_PER_CLIENT, WORKGATE_HEADER_TIMEOUT,
+  WORKGATE_IDLE_TIMEOUT, WORKGATE_METRICS_ADDR, WORKGATE_LOG_FORMAT
+                               `serve`'s connection limits, metrics listener and log format
+                               (see `workgate serve --help`)
   RUST_LOG                     Log filter for the server's log on stderr (default info)";
 
 /// A setting that could not be used. Displays as one line.
