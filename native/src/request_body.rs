@@ -4,8 +4,9 @@
 //! in its receive buffer; the kernel then resets the connection, and a client still sending —
 //! any ordinary blocking client, which writes the whole body before it reads — sees a broken
 //! pipe instead of the answer. So an over-limit body is read and thrown away, up to
-//! [`DRAIN_MAX`] bytes in all and for at most [`DRAIN_TIME`], before the 413 goes out. Past
-//! either bound the connection is closed as before: the cost of a refusal stays bounded.
+//! [`DRAIN_MAX`] bytes in all, for at most [`DRAIN_TIME`] and with pauses of at most
+//! [`DRAIN_STALL`], before the 413 goes out. Past a bound the connection is closed after the
+//! answer, as before: the cost of a refusal stays bounded.
 //!
 //! A client that sent `Expect: 100-continue` has not sent its body yet and waits for a go: it
 //! is answered at once, unread.
@@ -21,6 +22,9 @@ use http_body_util::BodyExt;
 pub const DRAIN_MAX: u64 = 40 * 1024 * 1024;
 /// The longest the server spends reading an over-limit body.
 pub const DRAIN_TIME: Duration = Duration::from_secs(10);
+/// The longest it waits for the next part of one: a client that declared a length and sends
+/// nothing more (it waits for the answer) gets the 413 after this pause.
+pub const DRAIN_STALL: Duration = Duration::from_secs(1);
 
 /// Why a body was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +74,11 @@ pub async fn refuse_declared(body: Body, declared: u64, expects_continue: bool) 
 async fn drain(mut body: Body, already: u64) -> bool {
     let mut read = already;
     let discard = async {
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else {
-                return false;
+        loop {
+            let frame = match tokio::time::timeout(DRAIN_STALL, body.frame()).await {
+                Ok(Some(Ok(frame))) => frame,
+                Ok(None) => return true,
+                Ok(Some(Err(_))) | Err(_) => return false,
             };
             if let Some(data) = frame.data_ref() {
                 read += data.len() as u64;
@@ -81,7 +87,6 @@ async fn drain(mut body: Body, already: u64) -> bool {
                 }
             }
         }
-        true
     };
     tokio::time::timeout(DRAIN_TIME, discard)
         .await
