@@ -366,3 +366,48 @@ fn bad_transport_flags_are_one_line_errors() {
         assert!(outcome.stderr.contains("error:"), "{outcome:?}");
     }
 }
+
+/// With a cap above what the open-file limit allows, accepts fail with `EMFILE`: the server
+/// pauses instead of spinning, says so once, and serves again once descriptors are free.
+#[test]
+fn running_out_of_descriptors_is_survived_and_logged_once() {
+    const SLOW: usize = 400;
+    raise_own_open_file_limit(SLOW as u64 + 200);
+    let home = Home::new();
+    let server = serve(
+        &home,
+        &[
+            "--max-connections",
+            "5000",
+            "--max-connections-per-client",
+            "5000",
+            "--header-timeout",
+            "2",
+        ],
+        Some(256),
+    );
+    let addr = socket_addr(&server);
+    let mut clients: Vec<SlowClient> = (0..SLOW)
+        .map(|_| SlowClient::open(addr).expect("the kernel accepts the connection"))
+        .collect();
+    // The slow ones are closed by the header timeout; the backlog is then accepted.
+    drip_for(&mut clients, Duration::from_secs(5));
+    drop(clients);
+    let (status, _) = normal_request_from("127.0.0.2", addr).expect("answered again");
+    assert_eq!(status, 200);
+    let (code, _, stderr) = server.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    let bursts = stderr.matches("cannot accept connections").count();
+    for line in stderr.lines().filter(|l| l.contains("accept")) {
+        println!("{line}");
+    }
+    assert!(bursts >= 1, "the accept errors were logged:\n{stderr}");
+    assert!(
+        bursts <= 3,
+        "logged once per burst, not once per error ({bursts} lines)"
+    );
+    assert!(
+        stderr.contains("accepting connections again after"),
+        "{stderr}"
+    );
+}
