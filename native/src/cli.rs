@@ -62,7 +62,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 6900)]
     pub port: u16,
     /// Connections open at once [default: the open-file limit less 64 and a sixteenth]
-    #[arg(long, value_name = "N", env = settings::ENV_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", env = settings::ENV_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
     pub max_connections: Option<u32>,
     /// Connections open at once from one client address [default: a quarter of
     /// --max-connections]

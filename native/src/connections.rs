@@ -53,6 +53,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// the SQLite database, its WAL and shared-memory files for each pooled connection, the
 /// listeners, stdio, the runtime's own descriptors.
 pub const RESERVED_FILES: u64 = 64;
+/// The largest default cap, whatever the open-file limit (an unlimited one reads as
+/// `u64::MAX`; the semaphore also has a ceiling).
+pub const MAX_DEFAULT_CONNECTIONS: usize = 1 << 20;
 /// How long the loop pauses after an accept error that is about resources (`EMFILE`, ...).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -71,11 +74,13 @@ pub struct ConnectionLimits {
 
 impl ConnectionLimits {
     /// The defaults for a process allowed `open_files` descriptors: every descriptor but
-    /// [`RESERVED_FILES`] and a sixteenth (at least 16 connections), and a quarter of those
-    /// per client address.
+    /// [`RESERVED_FILES`] and a sixteenth (at least 16 connections, at most
+    /// [`MAX_DEFAULT_CONNECTIONS`]), and a quarter of those per client address.
     pub fn for_open_files(open_files: u64) -> ConnectionLimits {
         let spare = open_files.saturating_sub(RESERVED_FILES + open_files / 16);
-        let max_connections = usize::try_from(spare).unwrap_or(usize::MAX).max(16);
+        let max_connections = usize::try_from(spare)
+            .unwrap_or(usize::MAX)
+            .clamp(16, MAX_DEFAULT_CONNECTIONS);
         ConnectionLimits {
             max_connections,
             max_per_client: (max_connections / 4).max(1),
@@ -503,7 +508,10 @@ mod tests {
         assert_eq!(at_1024.max_connections, 1024 - 64 - 64);
         assert_eq!(at_1024.max_per_client, at_1024.max_connections / 4);
         assert_eq!(ConnectionLimits::for_open_files(10).max_connections, 16);
-        assert!(ConnectionLimits::for_open_files(u64::MAX).max_connections > 1 << 30);
+        assert_eq!(
+            ConnectionLimits::for_open_files(u64::MAX).max_connections,
+            MAX_DEFAULT_CONNECTIONS
+        );
     }
 
     #[test]
