@@ -7,13 +7,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use workgate_core::Engine;
 
 use crate::batched_stderr::{BatchedStderr, FlushGuard};
+use crate::connections::{self, ConnectionLimits};
 use crate::platform::NativePlatform;
-use crate::server::{self, NativeEngine};
+use crate::server::{self, LogFormat, NativeEngine, ServeOptions};
 use crate::settings::{self, ProcessEnvironment, Settings};
 use crate::sqlite_store::SqliteStore;
 use crate::tasks;
@@ -59,6 +61,56 @@ pub struct ServeArgs {
     /// Port to listen on (0 = any free port; the chosen one is printed)
     #[arg(long, default_value_t = 6900)]
     pub port: u16,
+    /// Connections open at once [default: the open-file limit less 64 and a sixteenth]
+    #[arg(long, value_name = "N", env = settings::ENV_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    pub max_connections: Option<u32>,
+    /// Connections open at once from one client address [default: a quarter of
+    /// --max-connections]
+    #[arg(long, value_name = "N", env = settings::ENV_MAX_CONNECTIONS_PER_CLIENT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: Option<u32>,
+    /// Seconds a client has to send a complete request header
+    #[arg(long, value_name = "SECONDS", env = settings::ENV_HEADER_TIMEOUT, default_value = "10", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+    /// Seconds an idle keep-alive connection is kept
+    #[arg(long, value_name = "SECONDS", env = settings::ENV_IDLE_TIMEOUT, default_value = "60", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off when unset)
+    #[arg(long, value_name = "HOST:PORT", env = settings::ENV_METRICS_ADDR)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// The log's format on stderr
+    #[arg(long, value_enum, env = settings::ENV_LOG_FORMAT, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// A positive number of seconds, fractions allowed (`1.5`), at most a day.
+fn parse_seconds(value: &str) -> Result<Duration, String> {
+    let seconds: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("{value:?} is not between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+impl ServeArgs {
+    /// The accept loop's limits: the flags, else the defaults for the open-file limit now in
+    /// force (raised to the hard limit first).
+    fn connection_limits(&self) -> ConnectionLimits {
+        let open_files = connections::raise_open_file_limit().unwrap_or(1024);
+        let mut limits = ConnectionLimits::for_open_files(open_files);
+        if let Some(max) = self.max_connections {
+            limits.max_connections = max as usize;
+            limits.max_per_client = (limits.max_connections / 4).max(1);
+        }
+        if let Some(max) = self.max_connections_per_client {
+            limits.max_per_client = max as usize;
+        }
+        limits.header_timeout = self.header_timeout;
+        limits.idle_timeout = self.idle_timeout;
+        limits
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,14 +249,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => serve(settings, args),
         Command::Database(DatabaseCommand::Migrate) => {
-            let _log = init_logging("warn");
+            let _log = init_logging("warn", LogFormat::Text);
             settings.create_dirs()?;
             let (store, applied) = SqliteStore::open(&settings.database)?;
             tasks::print_migrations(&applied, store.schema_version()?);
             Ok(())
         }
         Command::Users(command) => {
-            let _log = init_logging("warn");
+            let _log = init_logging("warn", LogFormat::Text);
             let engine = open_engine(&settings)?.0;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -233,7 +285,8 @@ fn open_engine(
 }
 
 fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
-    let _log_guard = init_logging("info");
+    let _log_guard = init_logging("info", args.log_format);
+    let limits = args.connection_limits();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -262,25 +315,40 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
             );
         }
         let addr = SocketAddr::new(args.host, args.port);
-        server::run(Arc::new(engine), addr)
+        let options = ServeOptions {
+            limits,
+            metrics_addr: args.metrics_addr,
+            log_format: args.log_format,
+        };
+        server::run(Arc::new(engine), addr, options)
             .await
             .map_err(|e| Failure(format!("cannot serve on {addr}: {e}")))
     })
 }
 
 /// Logs to stderr through [`BatchedStderr`], so that logging one line per request stays
-/// cheap. `RUST_LOG` overrides `default`. Returns the guard that flushes on drop.
-fn init_logging(default: &str) -> Option<FlushGuard> {
+/// cheap; as text, or as one JSON object a line. `RUST_LOG` overrides `default`. Returns the
+/// guard that flushes on drop.
+fn init_logging(default: &str, format: LogFormat) -> Option<FlushGuard> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let (writer, guard) = BatchedStderr::new();
-    let installed = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init()
-        .is_ok();
+        .with_writer(writer);
+    let installed = match format {
+        LogFormat::Text => builder
+            .with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    }
+    .is_ok();
     installed.then_some(guard)
 }
 

@@ -7,14 +7,20 @@
 //! - [`sqlite_store`]: core's `Store` on SQLite ([`schema`] holds its migrations),
 //! - [`platform`]: core's `Platform` (clock, randomness, password hashing off the async
 //!   workers),
-//! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`,
+//! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`;
+//!   [`connections`] (the accept loop: connection caps, header and idle timeouts),
+//!   [`request_body`] (body limits, readable 413s), [`request_id`] and [`metrics`],
 //! - [`batched_stderr`]: the log's cheap writer,
 //! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output,
 //! - [`settings`]: flags and environment variables mapped onto `workgate_core::Config`.
 
 pub mod batched_stderr;
 pub mod cli;
+pub mod connections;
+pub mod metrics;
 pub mod platform;
+pub mod request_body;
+pub mod request_id;
 pub mod schema;
 pub mod server;
 pub mod settings;

@@ -2,16 +2,18 @@
 //!
 //! This module only translates. Everything under `/api` becomes a core [`Request`] and goes to
 //! [`Engine::handle`]; its [`Response`](workgate_core::Response) is copied back. Everything else
-//! is the embedded web app. What the server adds is transport: a body-size limit, a time limit,
-//! one log line per request, and graceful shutdown on SIGINT/SIGTERM (in-flight requests
-//! finish; then the process exits).
+//! is the embedded web app. What the server adds is transport: the accept loop with its
+//! connection caps and timeouts ([`connections`](crate::connections)), a body-size limit with
+//! readable refusals ([`request_body`](crate::request_body)), a time limit, a request id and one
+//! log line per request, the figures of [`metrics`](crate::metrics), and graceful shutdown on
+//! SIGINT/SIGTERM (in-flight requests finish; then the process exits).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -21,6 +23,10 @@ use workgate_core::{Engine, Request};
 use workgate_core::engine::endpoint::DEFAULT_BODY_LIMIT;
 use workgate_core::engine::error::ApiError;
 
+use crate::connections::{self, ConnectionLimits};
+use crate::metrics::{self, Metrics};
+use crate::request_body::{self, BodyRefusal};
+use crate::request_id::{self, RequestId};
 use crate::web_app;
 
 /// The engine the native host runs.
@@ -28,45 +34,116 @@ pub type NativeEngine = Engine;
 
 /// Longest a request may take, body included (503 after).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown waits for in-flight requests.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub use connections::SHUTDOWN_GRACE;
 
-/// The application: `/api` to the engine, the rest to the web app.
-pub fn app(engine: Arc<NativeEngine>) -> Router {
-    Router::new()
-        .fallback(route)
-        .layer(axum::middleware::from_fn(log_request))
-        .with_state(engine)
+/// How the per-request log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line.
+    #[default]
+    Text,
+    /// One JSON object, with the request's figures as fields.
+    Json,
 }
 
-/// Binds `addr`, prints `workgate listening on http://HOST:PORT` on stdout, and serves until
-/// SIGINT or SIGTERM.
-pub async fn run(engine: Arc<NativeEngine>, addr: SocketAddr) -> std::io::Result<()> {
+/// How `run` serves: the transport's settings.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub limits: ConnectionLimits,
+    /// Where to serve `GET /metrics`; `None` keeps the figures unserved.
+    pub metrics_addr: Option<SocketAddr>,
+    pub log_format: LogFormat,
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+struct Shared {
+    engine: Arc<NativeEngine>,
+    metrics: Arc<Metrics>,
+    log_format: LogFormat,
+}
+
+/// The application: `/api` to the engine, the rest to the web app.
+pub fn app(engine: Arc<NativeEngine>, metrics: Arc<Metrics>, log_format: LogFormat) -> Router {
+    let shared = Shared {
+        engine,
+        metrics,
+        log_format,
+    };
+    Router::new()
+        .fallback(route)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            observe,
+        ))
+        .with_state(shared)
+}
+
+/// Binds `addr` (and the metrics address, if any), prints `workgate listening on
+/// http://HOST:PORT` on stdout (then `workgate metrics on http://HOST:PORT/metrics`), and
+/// serves until SIGINT or SIGTERM.
+pub async fn run(
+    engine: Arc<NativeEngine>,
+    addr: SocketAddr,
+    options: ServeOptions,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    let metrics_listener = match options.metrics_addr {
+        Some(addr) => Some(metrics::bind(addr).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot serve metrics on {addr}: {e}"))
+        })?),
+        None => None,
+    };
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         writeln!(out, "workgate listening on http://{bound}")?;
+        if let Some(listener) = &metrics_listener {
+            writeln!(
+                out,
+                "workgate metrics on http://{}/metrics",
+                listener.local_addr()?
+            )?;
+        }
         out.flush()?;
     }
-    tracing::info!("serving the API and the web app on http://{bound}");
+    let limits = options.limits;
+    tracing::info!(
+        "serving the API and the web app on http://{bound}; at most {} connections, {} per \
+         client address; header timeout {:?}, idle timeout {:?}",
+        limits.max_connections,
+        limits.max_per_client,
+        limits.header_timeout,
+        limits.idle_timeout
+    );
 
+    let metrics = Arc::new(Metrics::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app(engine)).with_graceful_shutdown(async move {
+    let stopped = move || {
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        }
+    };
+    if let Some(listener) = metrics_listener {
+        tracing::info!(
+            "serving metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+        let served = metrics::serve(listener, metrics.clone(), stopped());
+        tokio::spawn(async move {
+            if let Err(e) = served.await {
+                tracing::error!("the metrics listener failed: {e}");
+            }
+        });
+    }
+    tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop_tx.send(true);
     });
-    let mut stop_rx = stop_rx;
-    let deadline = async move {
-        let _ = stop_rx.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => tracing::warn!("shutdown grace period over; closing remaining connections"),
-    }
+    let app = app(engine, metrics.clone(), options.log_format);
+    connections::serve(listener, app, limits, metrics, stopped()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -96,16 +173,17 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-async fn route(
-    State(engine): State<Arc<NativeEngine>>,
-    request: axum::extract::Request,
-) -> Response {
+async fn route(State(shared): State<Shared>, request: axum::extract::Request) -> Response {
     if is_api(request.uri().path()) {
         let path = request.uri().path().to_owned();
         let origin = origin_of(request.headers()).map(str::to_owned);
-        match tokio::time::timeout(REQUEST_TIMEOUT, api(&engine, request)).await {
+        match tokio::time::timeout(REQUEST_TIMEOUT, api(&shared.engine, request)).await {
             Ok(response) => response,
-            Err(_) => to_axum(engine.refuse(&path, origin.as_deref(), ApiError::Unavailable)),
+            Err(_) => to_axum(shared.engine.refuse(
+                &path,
+                origin.as_deref(),
+                ApiError::Unavailable,
+            )),
         }
     } else {
         web_app::respond(
@@ -133,15 +211,20 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
     } else {
         workgate_core::engine::body_limit(parts.method.as_str(), parts.uri.path())
     };
-    if declared_len.is_some_and(|n| n > limit as u64) {
-        return refused(engine, &parts, ApiError::PayloadTooLarge { limit });
+    if let Some(declared) = declared_len.filter(|n| *n > limit as u64) {
+        let expects_continue = parts
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let drained = request_body::refuse_declared(body, declared, expects_continue).await;
+        return too_large(engine, &parts, limit, drained);
     }
-    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+    let body = match request_body::read(body, limit).await {
         Ok(bytes) => bytes,
-        Err(e) if is_length_limit(&e) => {
-            return refused(engine, &parts, ApiError::PayloadTooLarge { limit });
+        Err(BodyRefusal::TooLarge { drained }) => {
+            return too_large(engine, &parts, limit, drained);
         }
-        Err(_) => return refused(engine, &parts, ApiError::BodyUnreadable),
+        Err(BodyRefusal::Unreadable) => return refused(engine, &parts, ApiError::BodyUnreadable),
     };
     let core_request = Request {
         method: parts.method.as_str().to_string(),
@@ -189,33 +272,69 @@ fn origin_of(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
-/// Whether reading the body failed because it passed the limit (rather than the client going
-/// away mid-body).
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
+/// The 413 answer; a body left partly unread means the connection cannot carry another
+/// request, which the answer says.
+fn too_large(
+    engine: &NativeEngine,
+    parts: &axum::http::request::Parts,
+    limit: usize,
+    drained: bool,
+) -> Response {
+    let mut response = refused(engine, parts, ApiError::PayloadTooLarge { limit });
+    if !drained {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    false
+    response
 }
 
-/// One line per request: method, path (never the query string), status, latency. Headers and
-/// bodies are never logged, so keys, passwords and tokens stay out of the log.
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Around every request: its id (echoed in `X-Request-Id`), its figures, and one log line —
+/// method, path (never the query string), status, latency, id. Headers and bodies are never
+/// logged, so keys, passwords and tokens stay out of the log.
+async fn observe(
+    State(shared): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let start = Instant::now();
+    let id = RequestId::for_request(request.headers().get(request_id::HEADER));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let micros = start.elapsed().as_micros();
-    tracing::info!(
-        target: "workgate::http",
-        "{method} {path} {} {}.{:03}ms",
-        response.status().as_u16(),
-        micros / 1000,
-        micros % 1000
-    );
+    let mut response = next.run(request).await;
+    let elapsed = start.elapsed();
+    response
+        .headers_mut()
+        .insert(request_id::HEADER, id.header_value());
+    let status = response.status().as_u16();
+    let route = if is_api(&path) {
+        workgate_core::engine::route_template(method.as_str(), &path)
+            .unwrap_or(metrics::UNMATCHED_ROUTE)
+    } else {
+        metrics::WEB_APP_ROUTE
+    };
+    shared
+        .metrics
+        .request(method.as_str(), route, status, elapsed);
+    let micros = elapsed.as_micros();
+    match shared.log_format {
+        LogFormat::Text => tracing::info!(
+            target: "workgate::http",
+            request_id = %id,
+            "{method} {path} {status} {}.{:03}ms",
+            micros / 1000,
+            micros % 1000
+        ),
+        LogFormat::Json => tracing::info!(
+            target: "workgate::http",
+            request_id = %id,
+            method = %method,
+            route,
+            path,
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        ),
+    }
     response
 }

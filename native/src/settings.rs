@@ -25,6 +25,13 @@ pub const ENV_CORS_ORIGINS: &str = engine_settings::CORS_ORIGINS;
 /// `<NAME>_FILE` names a file holding the value of the secret setting `NAME` (core's
 /// `settings::SECRETS`), as Docker and systemd secrets expect.
 pub const FILE_SUFFIX: &str = "_FILE";
+// `serve`'s transport settings (also flags; see `workgate serve --help`).
+pub const ENV_MAX_CONNECTIONS: &str = "WORKGATE_MAX_CONNECTIONS";
+pub const ENV_MAX_CONNECTIONS_PER_CLIENT: &str = "WORKGATE_MAX_CONNECTIONS_PER_CLIENT";
+pub const ENV_HEADER_TIMEOUT: &str = "WORKGATE_HEADER_TIMEOUT";
+pub const ENV_IDLE_TIMEOUT: &str = "WORKGATE_IDLE_TIMEOUT";
+pub const ENV_METRICS_ADDR: &str = "WORKGATE_METRICS_ADDR";
+pub const ENV_LOG_FORMAT: &str = "WORKGATE_LOG_FORMAT";
 
 /// The `--help` section that lists every environment variable.
 pub const ENVIRONMENT_HELP: &str = "\
@@ -56,6 +63,10 @@ Environment variables:
                                WORKGATE_DEFAULT_USER_PASSWORD_FILE,
                                WORKGATE_DEFAULT_USER_API_KEY_FILE; setting both NAME and
                                NAME_FILE is an error
+  WORKGATE_MAX_CONNECTIONS, WORKGATE_MAX_CONNECTIONS_PER_CLIENT, WORKGATE_HEADER_TIMEOUT,
+  WORKGATE_IDLE_TIMEOUT, WORKGATE_METRICS_ADDR, WORKGATE_LOG_FORMAT
+                               `serve`'s connection limits, metrics listener and log format
+                               (see `workgate serve --help`)
   RUST_LOG                     Log filter for the server's log on stderr (default info)";
 
 /// A setting that could not be used. Displays as one line.

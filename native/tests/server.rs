@@ -100,7 +100,11 @@ fn one_log_line_per_request_without_secrets() {
         "{}",
         lines[1]
     );
-    assert!(lines[0].ends_with("ms"), "latency: {}", lines[0]);
+    assert!(
+        lines[0].contains("ms request_id="),
+        "latency, then the request id: {}",
+        lines[0]
+    );
     for secret in ["argilla.apikey", "query-secret", "1234", token.as_str()] {
         assert!(!stderr.contains(secret), "log leaks {secret}:\n{stderr}");
     }

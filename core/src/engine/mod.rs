@@ -44,6 +44,16 @@ pub fn body_limit(method: &str, path: &str) -> usize {
     routes::match_route(method, path).body_limit()
 }
 
+/// The path template of the endpoint a request line reaches (`/api/users/{user_id}`), or
+/// `None` when it reaches none. Hosts label their metrics and logs with it: its number of
+/// values is bounded, and it carries no ids.
+pub fn route_template(method: &str, path: &str) -> Option<&'static str> {
+    match routes::match_route(method, path) {
+        RouteMatch::Found { endpoint, .. } => Some(endpoint.path),
+        _ => None,
+    }
+}
+
 /// Login throttling policy (API.md 9.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {

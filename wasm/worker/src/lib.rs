@@ -126,14 +126,56 @@ async fn fetch(
         return store_suite_route::run(&env, faults).await;
     }
 
-    let response = match into_core(&mut req).await {
+    let started = worker::Date::now().as_millis();
+    let request_id = request_id(&req);
+    let method = req.method().to_string().to_ascii_uppercase();
+    let path = req.path();
+    let mut response = match into_core(&mut req).await {
         Ok(request) => engine.handle(request).await,
         Err(error) => {
             let origin = req.headers().get("origin").ok().flatten();
             engine.refuse(&req.path(), origin.as_deref(), error)
         }
     };
+    log_request(&method, &path, response.status, started, &request_id);
+    response
+        .headers
+        .push(("x-request-id".to_string(), request_id));
     from_core(response)
+}
+
+/// The request's id: the client's `X-Request-Id` when it is 1 to 128 visible ASCII characters
+/// (the native server's rule), else Cloudflare's `cf-ray`, else a random UUID.
+fn request_id(req: &worker::Request) -> String {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    if let Some(sent) = header("x-request-id")
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return sent;
+    }
+    header("cf-ray").unwrap_or_else(|| {
+        let mut bytes = [0u8; 16];
+        workgate_core::Platform::fill_random(&WorkerPlatform, &mut bytes);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    })
+}
+
+/// One structured line per request for Workers Logs (wrangler.toml `[observability]`): method,
+/// route template, status, duration, request id. Never headers, bodies or query strings, so
+/// keys, passwords and tokens stay out of the log.
+fn log_request(method: &str, path: &str, status: u16, started_ms: u64, request_id: &str) {
+    let route = workgate_core::engine::route_template(method, path).unwrap_or("(unmatched)");
+    let line = serde_json::json!({
+        "message": "request",
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": worker::Date::now().as_millis().saturating_sub(started_ms),
+        "request_id": request_id,
+    });
+    worker::console_log!("{line}");
 }
 
 /// workers-rs request → core request; a body that cannot be read is core's 400, never an

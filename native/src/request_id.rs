@@ -1,0 +1,103 @@
+//! The request id: one per request, in the log line and in the `X-Request-Id` answer header.
+//!
+//! A client or a proxy in front may send its own `X-Request-Id` to follow one request through
+//! several logs; it is kept when it is sane — 1 to [`MAX_LEN`] visible ASCII characters, so
+//! it can neither forge log lines nor bloat them — and otherwise replaced by a random UUID.
+
+use std::fmt;
+
+use axum::http::HeaderValue;
+
+/// The header read and written.
+pub const HEADER: &str = "x-request-id";
+/// The longest id taken from a client.
+pub const MAX_LEN: usize = 128;
+
+/// A request's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The client's id when sane, else a new one.
+    pub fn for_request(sent: Option<&HeaderValue>) -> RequestId {
+        sent.and_then(RequestId::from_client)
+            .unwrap_or_else(RequestId::generate)
+    }
+
+    /// The client's id, if it is 1 to [`MAX_LEN`] visible ASCII characters.
+    pub fn from_client(value: &HeaderValue) -> Option<RequestId> {
+        let bytes = value.as_bytes();
+        let sane = !bytes.is_empty()
+            && bytes.len() <= MAX_LEN
+            && bytes.iter().all(|b| b.is_ascii_graphic());
+        // Visible ASCII is valid UTF-8.
+        sane.then(|| RequestId(String::from_utf8_lossy(bytes).into_owned()))
+    }
+
+    /// A random (version 4) UUID from the operating system's generator.
+    pub fn generate() -> RequestId {
+        let mut bytes = [0u8; 16];
+        // The OS generator failing is not worth failing a request for; the id is for logs.
+        let _ = getrandom::fill(&mut bytes);
+        RequestId(
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .hyphenated()
+                .to_string(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an answer header (always valid: visible ASCII).
+    pub fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_str(&self.0).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_client_id_is_kept() {
+        let sent = HeaderValue::from_static("abc-123_trace:7/x");
+        assert_eq!(
+            RequestId::for_request(Some(&sent)).as_str(),
+            "abc-123_trace:7/x"
+        );
+        let longest = "a".repeat(MAX_LEN);
+        let sent = HeaderValue::from_str(&longest).unwrap();
+        assert_eq!(RequestId::for_request(Some(&sent)).as_str(), longest);
+    }
+
+    #[test]
+    fn an_insane_client_id_is_replaced() {
+        let too_long = HeaderValue::from_str(&"a".repeat(MAX_LEN + 1)).unwrap();
+        let spaced = HeaderValue::from_static("two words");
+        let empty = HeaderValue::from_static("");
+        let non_ascii = HeaderValue::from_bytes("é".as_bytes()).unwrap();
+        for sent in [too_long, spaced, empty, non_ascii] {
+            let id = RequestId::for_request(Some(&sent));
+            assert_ne!(id.as_str().as_bytes(), sent.as_bytes());
+            assert!(uuid::Uuid::parse_str(id.as_str()).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_version_4_uuids_and_differ() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(a.as_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+}
