@@ -5,11 +5,13 @@
 //! - `cargo xtask worker-dev --port P --state DIR`: the Cloudflare Worker under local workerd.
 //! - `cargo xtask build-web`: the browser package (web + Node builds).
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
+//! - `cargo xtask test-postgres`: the PostgreSQL step of `test` alone (own throwaway cluster).
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
 
 mod bench_datasets;
 mod browser;
 mod native;
+mod postgres;
 mod process;
 mod python;
 mod test;
@@ -48,6 +50,9 @@ enum Task {
     },
     /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
     WorkerStoreSuite,
+    /// Start a throwaway PostgreSQL cluster and run the native PostgreSQL tests and the
+    /// conformance suite against it (one step of `test`).
+    TestPostgres,
     /// Build the browser package (www/pkg for the web, wasm/browser/pkg for Node).
     BuildWeb,
     /// Benchmark the native server with a load generator.
@@ -67,6 +72,11 @@ fn main() {
             let scratch = process::repo_root().join("target/xtask-worker-store-suite");
             let _ = std::fs::remove_dir_all(&scratch);
             tools::setup().and_then(|()| worker::store_suite(&scratch))
+        }
+        Task::TestPostgres => {
+            let scratch = process::repo_root().join("target/xtask-postgres");
+            let _ = std::fs::remove_dir_all(&scratch);
+            postgres::test(&scratch)
         }
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),

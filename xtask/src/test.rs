@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::process::{repo_root, run};
-use crate::{browser, native, python, tools, webapp, worker};
+use crate::{browser, native, postgres, python, tools, webapp, worker};
 
 /// One named step of the run, for the summary.
 struct Steps {
@@ -85,6 +85,10 @@ pub fn all() -> Result<()> {
             webapp::e2e(&server.base_url, "native")?;
             python::client_compat(&server.base_url)
         },
+    )?;
+    s.step(
+        "PostgreSQL (own cluster): store suite, several instances, conformance",
+        || postgres::test(&scratch.join("postgres")),
     )?;
     s.step(
         "store suite in workerd, conformance + web app: worker",
