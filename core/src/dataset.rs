@@ -8,6 +8,7 @@
 //! decided by [`crate::records`]; stores keep them atomically.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::timestamp::Timestamp;
@@ -107,5 +108,103 @@ impl Dataset {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
-    pub doc: Map<String, Value>,
+    pub doc: RecordDoc,
+}
+
+/// A record's stored document: a JSON object, kept as its compact text.
+///
+/// Stores keep and hand back the text as it is; core parses it only where a rule needs its
+/// fields (filters, sorting, the re-log merge, discarding), so a scan copies stored documents
+/// into its answer without building them up and writing them out again. Text read back from a
+/// store is checked in full where it is used (a scan splits it into top-level fields, which
+/// parses it), not once more on reading. It serializes as the JSON object itself (not a
+/// string), so the Worker's Durable Object messages carry it as before.
+#[derive(Clone)]
+pub struct RecordDoc(String);
+
+impl RecordDoc {
+    /// The document of `map`.
+    pub fn from_map(map: &Map<String, Value>) -> RecordDoc {
+        RecordDoc::from_serialize(map)
+    }
+
+    /// The document `value` serializes to; `value` must serialize as a JSON object (core's
+    /// documents do: maps of JSON values).
+    pub(crate) fn from_serialize(value: &impl Serialize) -> RecordDoc {
+        // Serializing JSON values cannot fail (their keys are strings).
+        RecordDoc(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string()))
+    }
+
+    /// `{}`.
+    pub fn empty() -> RecordDoc {
+        RecordDoc("{}".to_string())
+    }
+
+    /// A document read back from a store, where core wrote it: it must look like one JSON
+    /// object (its content is checked where it is parsed).
+    pub fn from_json(text: String) -> Result<RecordDoc, RecordDocError> {
+        let t = text.trim();
+        if t.starts_with('{') && t.ends_with('}') {
+            Ok(RecordDoc(text))
+        } else {
+            Err(RecordDocError(
+                "a record document must be a JSON object".into(),
+            ))
+        }
+    }
+
+    /// Its JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// Its fields, parsed (none if the stored text is not JSON).
+    pub fn to_map(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for RecordDoc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text: Box<str> = raw.into();
+        RecordDoc::from_json(text.into()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Equal documents: equal fields (not equal text).
+impl PartialEq for RecordDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_json() == other.as_json() || self.to_map() == other.to_map()
+    }
+}
+
+impl std::fmt::Debug for RecordDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_json())
+    }
+}
+
+impl From<Map<String, Value>> for RecordDoc {
+    fn from(map: Map<String, Value>) -> RecordDoc {
+        RecordDoc::from_map(&map)
+    }
+}
+
+/// Stored text that is not a record document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable record document: {0}")]
+pub struct RecordDocError(String);
+
+impl RecordDocError {
+    pub fn new(why: impl Into<String>) -> RecordDocError {
+        RecordDocError(why.into())
+    }
 }

@@ -593,7 +593,7 @@ impl Datasets for MemoryStore {
             match &discard {
                 Some(now) => {
                     if let Some(r) = records.get_mut(id) {
-                        crate::records::discard(&mut r.doc, now);
+                        r.doc = crate::records::discard(&r.doc, now);
                         touched += 1;
                     }
                 }

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dataset::{Dataset, Record, RecordFacts, Task};
+use crate::dataset::{Dataset, Record, RecordDoc, RecordDocError, RecordFacts, Task};
 use crate::engine::error::FieldError;
 use crate::timestamp::Timestamp;
 
@@ -59,19 +59,30 @@ pub enum BulkRefusal {
 // ---------------------------------------------------------------------------------------------
 // Reading a bulk
 
-/// Where errors are reported: a `loc` prefix.
+/// Where errors are reported: a `loc` prefix. A child pushes its key onto the one `loc` and
+/// pops it when dropped, so reading a valid record allocates no paths; one is copied only when
+/// an error is reported.
 struct At<'e> {
-    loc: Vec<Value>,
+    loc: &'e mut Vec<Value>,
     errors: &'e mut Vec<FieldError>,
+    pushed: bool,
 }
 
 impl<'e> At<'e> {
-    fn child(&mut self, key: impl Into<Value>) -> At<'_> {
-        let mut loc = self.loc.clone();
-        loc.push(key.into());
+    fn root(loc: &'e mut Vec<Value>, errors: &'e mut Vec<FieldError>) -> At<'e> {
         At {
             loc,
-            errors: self.errors,
+            errors,
+            pushed: false,
+        }
+    }
+
+    fn child(&mut self, key: impl Into<Value>) -> At<'_> {
+        self.loc.push(key.into());
+        At {
+            loc: &mut *self.loc,
+            errors: &mut *self.errors,
+            pushed: true,
         }
     }
 
@@ -88,6 +99,22 @@ impl<'e> At<'e> {
     fn missing(&mut self) {
         self.error("field required", "value_error.missing");
     }
+
+    /// The loc of the record-level rules of the record `levels_up` levels above this one
+    /// (0: this is the record): its `__root__`.
+    fn record_root(&self, levels_up: usize) -> Vec<Value> {
+        let mut loc = self.loc[..self.loc.len().saturating_sub(levels_up)].to_vec();
+        loc.push(json!("__root__"));
+        loc
+    }
+}
+
+impl Drop for At<'_> {
+    fn drop(&mut self) {
+        if self.pushed {
+            self.loc.pop();
+        }
+    }
 }
 
 /// Reads a bulk body for `task`. `new_id` makes the id of a record that has none (a UUIDv4
@@ -98,10 +125,8 @@ pub fn read_bulk(
     new_id: &mut dyn FnMut() -> String,
 ) -> Result<Bulk, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut at = At {
-        loc: vec![json!("body")],
-        errors: &mut errors,
-    };
+    let mut loc = vec![json!("body")];
+    let mut at = At::root(&mut loc, &mut errors);
     let tags = read_tags(body.get("tags"), &mut at.child("tags"));
     let metadata = match body.get("metadata") {
         None | Some(Value::Null) => Map::new(),
@@ -128,7 +153,7 @@ pub fn read_bulk(
                 let mut mixed = false;
                 for (i, item) in items.iter().enumerate() {
                     let mut rec_at = records_at.child(i);
-                    if serde_json::to_vec(item).map_or(0, |b| b.len()) > MAX_RECORD_BYTES {
+                    if json_len_above(item, MAX_RECORD_BYTES) {
                         rec_at.error_ctx(
                             format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
                             "value_error.record.too_large",
@@ -167,6 +192,7 @@ pub fn read_bulk(
             .child("records")
             .error("value is not a valid list", "type_error.list"),
     }
+    drop(at);
     if errors.is_empty() {
         Ok(Bulk {
             tags,
@@ -184,13 +210,8 @@ pub fn read_tag_map(
     loc: Vec<Value>,
 ) -> Result<Map<String, Value>, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let tags = read_tags(
-        value,
-        &mut At {
-            loc,
-            errors: &mut errors,
-        },
-    );
+    let mut loc = loc;
+    let tags = read_tags(value, &mut At::root(&mut loc, &mut errors));
     if errors.is_empty() {
         Ok(tags)
     } else {
@@ -333,20 +354,21 @@ fn read_record(
     };
     doc.insert("status".into(), Value::String(status.clone()));
     for (single, plural) in [("prediction", "predictions"), ("annotation", "annotations")] {
-        let mut value = obj.get(single).filter(|v| !v.is_null()).cloned();
+        // Read where it is: only the by-agent form is rebuilt into a new value.
+        let mut value = obj
+            .get(single)
+            .filter(|v| !v.is_null())
+            .map(std::borrow::Cow::Borrowed);
         if value.is_none()
             && let Some(Value::Object(by_agent)) = obj.get(plural)
             && let Some((agent, first)) = by_agent.iter().next()
         {
             let mut first = first.as_object().cloned().unwrap_or_default();
             first.insert("agent".into(), Value::String(agent.clone()));
-            value = Some(Value::Object(first));
+            value = Some(std::borrow::Cow::Owned(Value::Object(first)));
         }
         if let Some(v) = value
-            && let Some(ann) = {
-                let root = at_root(at);
-                read_annotation(task, &v, &mut at.child(single), root)
-            }
+            && let Some(ann) = { read_annotation(task, &v, &mut at.child(single)) }
         {
             let agent = ann["agent"].as_str().unwrap_or_default().to_string();
             let mut without = ann.clone();
@@ -396,11 +418,30 @@ fn read_record(
     Some(Incoming { id, doc })
 }
 
-/// The loc of a record's `__root__` (record-level rules).
+/// Whether `value` written as compact JSON takes more than `limit` bytes. A cheap upper bound
+/// (every string character escaped at worst as `\uXXXX`) answers for all but huge values,
+/// which are then written out and measured.
+fn json_len_above(value: &Value, limit: usize) -> bool {
+    fn bound(v: &Value) -> usize {
+        match v {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 32,
+            Value::String(s) => 6 * s.len() + 2,
+            Value::Array(items) => 2 + items.iter().map(|i| bound(i) + 1).sum::<usize>(),
+            Value::Object(m) => {
+                2 + m
+                    .iter()
+                    .map(|(k, v)| 6 * k.len() + 4 + bound(v))
+                    .sum::<usize>()
+            }
+        }
+    }
+    bound(value) > limit && serde_json::to_vec(value).map_or(0, |b| b.len()) > limit
+}
+
+/// The loc of a record's `__root__` (record-level rules), `at` being the record.
 fn at_root(at: &At<'_>) -> Vec<Value> {
-    let mut loc = at.loc.clone();
-    loc.push(json!("__root__"));
-    loc
+    at.record_root(0)
 }
 
 /// Flattens nested metadata with `.`; drops `null` and `[]` values; cuts strings (also in
@@ -538,12 +579,8 @@ fn read_score(v: Option<&Value>, at: &mut At<'_>) -> Option<f64> {
 }
 
 /// A prediction or annotation: `agent` (required, ≤ 64 characters) plus the task's parts.
-fn read_annotation(
-    task: Task,
-    v: &Value,
-    at: &mut At<'_>,
-    root: Vec<Value>,
-) -> Option<Map<String, Value>> {
+fn read_annotation(task: Task, v: &Value, at: &mut At<'_>) -> Option<Map<String, Value>> {
+    // `at` is the record's `prediction` or `annotation`; its rules report at the record.
     let Some(obj) = v.as_object() else {
         at.error("value is not a valid dict", "type_error.dict");
         return None;
@@ -553,7 +590,7 @@ fn read_annotation(
     match obj.get("agent") {
         None | Some(Value::Null) => {
             at.errors.push(FieldError::new(
-                root,
+                at.record_root(1),
                 "Agent must be defined!".to_string(),
                 "assertion_error",
             ));
@@ -830,7 +867,6 @@ fn read_text_classification(
             false
         }
     };
-    let root = at_root(at);
     if !multi_label {
         if let Some(labels) = doc
             .get("annotation")
@@ -839,7 +875,7 @@ fn read_text_classification(
             && labels.len() > 1
         {
             at.errors.push(FieldError::new(
-                root.clone(),
+                at_root(at),
                 "Single label record must include only one annotation label".to_string(),
                 "assertion_error",
             ));
@@ -862,7 +898,7 @@ fn read_text_classification(
                     })
                     .collect();
                 at.errors.push(FieldError::new(
-                    root.clone(),
+                    at_root(at),
                     format!("Wrong score distributions: [{}]", listed.join(", ")),
                     "assertion_error",
                 ));
@@ -875,7 +911,7 @@ fn read_text_classification(
             .is_some_and(|l| !l.is_empty());
         if status == "Validated" && !annotated {
             at.errors.push(FieldError::new(
-                root,
+                at_root(at),
                 "Annotation must include some label for validated records".to_string(),
                 "assertion_error",
             ));
@@ -1205,23 +1241,44 @@ pub fn apply_bulk(
     now: Timestamp,
 ) -> Result<Vec<Record>, BulkRefusal> {
     let task = dataset.task;
+    let now_iso = now.to_iso();
     let mut facts: RecordFacts = dataset.facts.clone();
-    let mut written: Vec<Record> = Vec::with_capacity(bulk.records.len());
+    let mut written: Vec<Pending<'_>> = Vec::with_capacity(bulk.records.len());
+    // Where each id of `written` is (a bulk may repeat an id).
+    let mut position: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(bulk.records.len());
     for (i, incoming) in bulk.records.iter().enumerate() {
         // A repeated id merges into its earlier entry; otherwise into the stored record.
-        let (stored, is_new) = match written.iter().position(|r| r.id == incoming.id) {
-            Some(pos) => (Some(written.remove(pos).doc), false),
-            None => match existing.get(i).cloned().flatten() {
-                Some(record) => (Some(record.doc), false),
-                None => (None, true),
-            },
-        };
-        if is_new {
-            facts.records += 1;
+        let earlier = position
+            .remove(incoming.id.as_str())
+            .map(|at| written.remove(at));
+        if earlier.is_some() {
+            // Entries after the removed one moved one place down.
+            position = written
+                .iter()
+                .enumerate()
+                .map(|(at, p)| (p.id(), at))
+                .collect();
         }
-        let mut doc = stored.unwrap_or_default();
-        deep_merge(&mut doc, incoming.doc.clone());
-        doc.insert("last_updated".into(), Value::String(now.to_iso()));
+        let stored = match earlier {
+            Some(p) => Some(p.into_merged(&now_iso)),
+            None => existing
+                .get(i)
+                .and_then(Option::as_ref)
+                .map(|r| r.doc.to_map()),
+        };
+        let entry = match stored {
+            None => {
+                facts.records += 1;
+                Pending::Fresh(incoming)
+            }
+            Some(mut doc) => {
+                deep_merge(&mut doc, incoming.doc.clone());
+                doc.insert("last_updated".into(), Value::String(now_iso.clone()));
+                Pending::Merged(&incoming.id, doc)
+            }
+        };
+        let doc = entry.fields();
         if task == Task::TextClassification {
             let multi = doc
                 .get("multi_label")
@@ -1251,15 +1308,13 @@ pub fn apply_bulk(
                 }
             }
         }
-        for label in labels_of(task, &doc) {
+        for label in labels_of(task, doc) {
             if !facts.labels.contains(&label) {
                 facts.labels.push(label);
             }
         }
-        written.push(Record {
-            id: incoming.id.clone(),
-            doc,
-        });
+        position.insert(entry.id(), written.len());
+        written.push(entry);
     }
     if facts.metadata_keys.len() > METADATA_KEYS_LIMIT {
         return Err(BulkRefusal::MetadataLimit {
@@ -1271,8 +1326,8 @@ pub fn apply_bulk(
         return Err(BulkRefusal::VectorLimit);
     }
     if let Some(schema) = schema_labels(dataset) {
-        for record in &written {
-            for label in labels_of(task, &record.doc) {
+        for entry in &written {
+            for label in labels_of(task, entry.fields()) {
                 if !schema.contains(&label) {
                     return Err(BulkRefusal::LabelNotInSchema { label });
                 }
@@ -1287,14 +1342,86 @@ pub fn apply_bulk(
     }
     dataset.facts = facts;
     dataset.last_updated = now;
-    Ok(written)
+    Ok(written
+        .into_iter()
+        .map(|entry| entry.into_record(&now_iso))
+        .collect())
+}
+
+/// A record of a bulk on its way to the store: a new one is the bulk's own document (written
+/// out once, with `last_updated`, never copied); a re-logged one is merged into what was stored.
+enum Pending<'b> {
+    Fresh(&'b Incoming),
+    Merged(&'b str, Map<String, Value>),
+}
+
+impl<'b> Pending<'b> {
+    fn id(&self) -> &'b str {
+        match self {
+            Pending::Fresh(incoming) => &incoming.id,
+            Pending::Merged(id, _) => id,
+        }
+    }
+
+    /// Its fields (a fresh one's lack only `last_updated`, which no rule reads).
+    fn fields(&self) -> &Map<String, Value> {
+        match self {
+            Pending::Fresh(incoming) => &incoming.doc,
+            Pending::Merged(_, doc) => doc,
+        }
+    }
+
+    /// Its document as a later entry of the same id merges into it.
+    fn into_merged(self, now_iso: &str) -> Map<String, Value> {
+        match self {
+            Pending::Fresh(incoming) => {
+                let mut doc = incoming.doc.clone();
+                doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
+                doc
+            }
+            Pending::Merged(_, doc) => doc,
+        }
+    }
+
+    fn into_record(self, now_iso: &str) -> Record {
+        match self {
+            Pending::Fresh(incoming) => Record {
+                id: incoming.id.clone(),
+                doc: RecordDoc::from_serialize(&WithLastUpdated(&incoming.doc, now_iso)),
+            },
+            Pending::Merged(id, doc) => Record {
+                id: id.to_string(),
+                doc: RecordDoc::from_map(&doc),
+            },
+        }
+    }
+}
+
+/// A new record's document as it is stored: the bulk's fields, then `last_updated` (what
+/// inserting it into a copy would give, without the copy).
+struct WithLastUpdated<'a>(&'a Map<String, Value>, &'a str);
+
+impl serde::Serialize for WithLastUpdated<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.0.iter().filter(|(k, _)| k.as_str() != "last_updated");
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("last_updated", self.1)?;
+        map.end()
+    }
 }
 
 /// A discarded record, as `DELETE /api/datasets/{name}/data?mark_as_discarded=true` leaves it:
 /// status `Discarded`, `last_updated` now. Every store discards with this.
-pub fn discard(doc: &mut Map<String, Value>, now_iso: &str) {
-    doc.insert("status".into(), Value::String("Discarded".into()));
-    doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
+#[must_use]
+pub fn discard(doc: &RecordDoc, now_iso: &str) -> RecordDoc {
+    let mut fields = doc.to_map();
+    fields.insert("status".into(), Value::String("Discarded".into()));
+    fields.insert("last_updated".into(), Value::String(now_iso.to_string()));
+    RecordDoc::from_map(&fields)
 }
 
 /// The dataset after `deleted` of its records were deleted. Every store counts with this.
@@ -1305,37 +1432,22 @@ pub fn after_deletion(dataset: &mut Dataset, deleted: u64) {
 // ---------------------------------------------------------------------------------------------
 // Reading records back
 
-/// A record as the scan shows it: its document with `id` appended.
-pub fn scanned(record: &Record) -> Value {
-    let mut doc = record.doc.clone();
-    doc.insert("id".into(), Value::String(record.id.clone()));
-    Value::Object(doc)
-}
-
-/// Argilla's `_source` projection: keeps a top-level key `k` when some pattern matches it
-/// (`*` wildcards) or names a field under it (`k.`…); `id` always stays. No patterns: all.
-pub fn project(doc: Value, fields: &[String]) -> Value {
-    let Value::Object(map) = doc else { return doc };
-    let mut projection = Projection::new(fields);
-    Value::Object(
-        map.into_iter()
-            .filter(|(k, _)| projection.keeps(k))
-            .collect(),
-    )
-}
-
-/// [`project`] for a whole scan page: each key's fate is decided once (records share their
-/// keys), and records are moved, not copied.
+/// Argilla's `_source` projection of a scan: a record shows a top-level key `k` when some
+/// pattern matches it (`*` wildcards) or names a field under it (`k.`…); `id` always shows.
+/// No patterns: every key. Each key's fate is decided once per page (records share their
+/// keys), and a stored document that keeps every key is copied into the answer as it is.
 pub struct Projection<'f> {
     fields: &'f [String],
-    decided: std::collections::HashMap<String, bool>,
+    /// Each top-level key seen, and whether it is kept: a handful per dataset, searched in
+    /// order (cheaper than hashing each key of each record).
+    decided: Vec<(String, bool)>,
 }
 
 impl<'f> Projection<'f> {
     pub fn new(fields: &'f [String]) -> Self {
         Projection {
             fields,
-            decided: std::collections::HashMap::new(),
+            decided: Vec::new(),
         }
     }
 
@@ -1344,27 +1456,108 @@ impl<'f> Projection<'f> {
         if self.fields.is_empty() || k == "id" {
             return true;
         }
-        if let Some(keep) = self.decided.get(k) {
+        if let Some((_, keep)) = self.decided.iter().find(|(seen, _)| seen == k) {
             return *keep;
         }
         let keep = self.fields.iter().any(|p| {
             wildcard_match(p, k)
                 || (p.len() > k.len() && p.starts_with(k) && p.as_bytes()[k.len()] == b'.')
         });
-        self.decided.insert(k.to_string(), keep);
+        self.decided.push((k.to_string(), keep));
         keep
     }
 
-    /// A stored record as the scan shows it: the kept keys of its document, and its `id`.
-    pub fn record(&mut self, record: Record) -> Value {
-        let mut out = Map::with_capacity(record.doc.len() + 1);
-        for (k, v) in record.doc {
-            if self.keeps(&k) {
-                out.insert(k, v);
+    /// Writes `record` as the scan shows it (its kept keys, then `id`) as JSON onto `out`.
+    /// Splitting the document into its top-level fields checks it is JSON: a document that is
+    /// not is an error, and nothing is written.
+    pub fn write_record(
+        &mut self,
+        record: &Record,
+        out: &mut String,
+    ) -> Result<(), RecordDocError> {
+        let text = record.doc.as_json().trim();
+        let top = TopLevel::of(text).ok_or_else(|| {
+            RecordDocError::new(format!("record {:?} is not a JSON object", record.id))
+        })?;
+        out.push('{');
+        if top.0.iter().all(|(k, _)| self.keeps(k)) {
+            // Every field kept: the stored text as it is.
+            let body = text
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .unwrap_or_default();
+            if !body.trim().is_empty() {
+                out.push_str(body);
+                out.push(',');
+            }
+        } else {
+            for (k, v) in top.0.iter().filter(|(k, _)| self.keeps(k)) {
+                push_json_string(out, k);
+                out.push(':');
+                out.push_str(v.get());
+                out.push(',');
             }
         }
-        out.insert("id".into(), Value::String(record.id));
-        Value::Object(out)
+        push_id(out, &record.id);
+        Ok(())
+    }
+
+    /// `record` as the scan shows it, as a JSON value.
+    pub fn record(&mut self, record: &Record) -> Value {
+        let mut out = String::new();
+        match self.write_record(record, &mut out) {
+            Ok(()) => serde_json::from_str(&out).unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        }
+    }
+}
+
+/// `"id":"…"}`: the end of a scanned record.
+fn push_id(out: &mut String, id: &str) {
+    out.push_str("\"id\":");
+    push_json_string(out, id);
+    out.push('}');
+}
+
+/// `s` as a JSON string.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+/// A document's top-level keys and their values as JSON text, in order, borrowed from it.
+struct TopLevel<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'a> TopLevel<'a> {
+    fn of(text: &'a str) -> Option<TopLevel<'a>> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TopLevel<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = TopLevel<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<TopLevel<'a>, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) =
+                    map.next_entry::<std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue>()?
+                {
+                    entries.push(entry);
+                }
+                Ok(TopLevel(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries(std::marker::PhantomData))
     }
 }
 
@@ -1438,14 +1631,45 @@ mod tests {
 
     #[test]
     fn projection_follows_argilla() {
-        let doc = json!({"id": "1", "inputs": {"text": "a"}, "metadata": {"k": 1}, "vectors": {}, "text": "a"});
+        let doc =
+            json!({"inputs": {"text": "a\"}"}, "metadata": {"k": 1}, "vectors": {}, "text": "a"});
+        let record = Record {
+            id: "1\"".into(),
+            doc: RecordDoc::from_map(doc.as_object().unwrap()),
+        };
         let fields = vec!["inputs.*".to_string(), "text".to_string()];
         assert_eq!(
-            project(doc, &fields),
-            json!({"id": "1", "inputs": {"text": "a"}, "text": "a"})
+            Projection::new(&fields).record(&record),
+            json!({"inputs": {"text": "a\"}"}, "text": "a", "id": "1\""})
         );
+        let all = vec!["*".to_string()];
+        assert_eq!(
+            Projection::new(&all).record(&record),
+            json!({"inputs": {"text": "a\"}"}, "metadata": {"k": 1}, "vectors": {}, "text": "a", "id": "1\""})
+        );
+        let empty = Record {
+            id: "2".into(),
+            doc: RecordDoc::empty(),
+        };
+        assert_eq!(Projection::new(&[]).record(&empty), json!({"id": "2"}));
+        assert_eq!(Projection::new(&fields).record(&empty), json!({"id": "2"}));
         assert!(wildcard_match("annotation*", "annotations"));
         assert!(!wildcard_match("annotation*", "prediction"));
+    }
+
+    #[test]
+    fn record_size_is_its_compact_json() {
+        let limit = 100;
+        let exact = json!({"t": "x".repeat(limit - 8)});
+        assert_eq!(serde_json::to_vec(&exact).unwrap().len(), limit);
+        assert!(!json_len_above(&exact, limit));
+        let over = json!({"t": "x".repeat(limit - 7)});
+        assert!(json_len_above(&over, limit));
+        let escaped = json!({"t": "\u{1}".repeat(20)});
+        assert_eq!(
+            json_len_above(&escaped, limit),
+            serde_json::to_vec(&escaped).unwrap().len() > limit
+        );
     }
 
     #[test]

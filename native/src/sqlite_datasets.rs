@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction};
-use workgate_core::dataset::{Dataset, Record};
+use workgate_core::dataset::{Dataset, Record, RecordDoc};
 use workgate_core::domain::AuditEntry;
 use workgate_core::records;
 use workgate_core::{
@@ -69,10 +69,12 @@ fn save_dataset(tx: &Transaction<'_>, seq: i64, dataset: &Dataset) -> StoreResul
     Ok(())
 }
 
+/// A record read back: its stored document text, kept as it is (core parses it only where a
+/// rule needs its fields).
 fn record_from(id: String, doc: String) -> StoreResult<Record> {
     Ok(Record {
         id,
-        doc: from_json(&doc)?,
+        doc: RecordDoc::from_json(doc).map_err(|e| StoreError::Backend(e.to_string()))?,
     })
 }
 
@@ -240,7 +242,7 @@ impl Datasets for SqliteStore {
                 .map_err(backend)?;
             for record in &records {
                 upsert
-                    .execute(rusqlite::params![seq, record.id, to_json(&record.doc)?])
+                    .execute(rusqlite::params![seq, record.id, record.doc.as_json()])
                     .map_err(backend)?;
             }
             Ok(Ok(dataset))
@@ -359,9 +361,9 @@ impl Datasets for SqliteStore {
                             })
                             .map_err(backend)?;
                         let Some(doc) = doc else { continue };
-                        let mut record = record_from(id.clone(), doc)?;
-                        records::discard(&mut record.doc, now);
-                        let doc = to_json(&record.doc)?;
+                        let record = record_from(id.clone(), doc)?;
+                        let doc = records::discard(&record.doc, now);
+                        let doc = doc.as_json();
                         tx.prepare_cached(
                             "UPDATE records SET doc = ?3 WHERE dataset_seq = ?1 AND id = ?2",
                         )

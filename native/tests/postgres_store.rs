@@ -251,7 +251,11 @@ async fn record_ids_are_in_byte_order_on_an_icu_collated_database() {
                 .iter()
                 .map(|id| Record {
                     id: id.clone(),
-                    doc: json!({"id": id}).as_object().cloned().unwrap_or_default(),
+                    doc: json!({"id": id})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into(),
                 })
                 .collect();
             Ok((dataset("team", "reviews"), records))

@@ -57,7 +57,8 @@ fn record(id: &str, text: &str) -> Record {
         doc: json!({"inputs": {"text": text}, "status": "Default", "text": text})
             .as_object()
             .cloned()
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
     }
 }
 
@@ -376,8 +377,9 @@ pub(crate) async fn records_are_deleted_or_discarded_as_selected(s: &Stores) -> 
         .records_by_ids("team", "ds", &["b".into()])
         .await
         .or_fail("records_by_ids")?;
-    ensure_eq!(b[0].doc.get("status"), Some(&json!("Discarded")));
-    ensure_eq!(b[0].doc.get("last_updated"), Some(&Value::String(now)));
+    let discarded = b[0].doc.to_map();
+    ensure_eq!(discarded.get("status"), Some(&json!("Discarded")));
+    ensure_eq!(discarded.get("last_updated"), Some(&Value::String(now)));
     let deleted = d
         .delete_records(
             "team",

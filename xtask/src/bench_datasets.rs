@@ -319,3 +319,136 @@ pub fn run_all() -> Result<()> {
     let _ = std::fs::remove_dir_all(Path::new(&scratch));
     Ok(())
 }
+
+/// Bulks sent to the Worker, and `_info` requests for the baseline.
+const WORKER_BULKS: usize = 40;
+const WORKER_INFOS: usize = 2_000;
+
+/// `cargo xtask bench-worker-bulk`: the CPU time workerd spends on one 500-record bulk, from
+/// the `utime + stime` of the workerd processes under the local Worker (`/proc/PID/stat`),
+/// against the CPU time of one `GET /api/_info` as the per-request baseline.
+pub fn worker_bulk_cpu() -> Result<()> {
+    crate::tools::setup()?;
+    crate::worker::build()?;
+    let scratch = repo_root().join("target/xtask-bench-worker");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let server = crate::worker::spawn(&scratch.join("state"))?;
+    let url = server.base_url.clone();
+    let workerd = descendants_named(server.child.id(), "workerd");
+    if workerd.is_empty() {
+        bail!("no workerd process found under the local Worker");
+    }
+    let mut conn = Conn::open(&url)?;
+    // Warm up: the first bulk creates the dataset and compiles the hot paths.
+    let path = "/api/datasets/cpu/TextClassification:bulk";
+    for i in 0..3 {
+        let (status, body) = conn.send("POST", path, &bulk_body(i * BULK, (i + 1) * BULK))?;
+        if status != 200 {
+            bail!("bulk: {status} {}", String::from_utf8_lossy(&body));
+        }
+    }
+    let bodies: Vec<Vec<u8>> = (3..3 + WORKER_BULKS)
+        .map(|i| bulk_body(i * BULK, (i + 1) * BULK))
+        .collect();
+    let before = cpu_ticks(&workerd)?;
+    let start = Instant::now();
+    for body in &bodies {
+        let (status, answer) = conn.send("POST", path, body)?;
+        if status != 200 {
+            bail!("bulk: {status} {}", String::from_utf8_lossy(&answer));
+        }
+    }
+    let bulk_wall = start.elapsed().as_secs_f64();
+    let bulk_ticks = cpu_ticks(&workerd)? - before;
+    let before = cpu_ticks(&workerd)?;
+    for _ in 0..WORKER_INFOS {
+        let (status, _) = conn.send("GET", "/api/_info", b"")?;
+        if status != 200 {
+            bail!("_info: {status}");
+        }
+    }
+    let info_ticks = cpu_ticks(&workerd)? - before;
+    let hz = clock_ticks_per_second();
+    let per_bulk_ms = bulk_ticks as f64 * 1000.0 / hz / WORKER_BULKS as f64;
+    let per_info_ms = info_ticks as f64 * 1000.0 / hz / WORKER_INFOS as f64;
+    println!(
+        "worker (workerd, local): one bulk of {BULK} TextClassification records: {per_bulk_ms:.1} ms \
+         of workerd CPU ({WORKER_BULKS} bulks, {:.1} ms wall each); one GET /api/_info: \
+         {per_info_ms:.3} ms ({WORKER_INFOS} requests); the bulk beyond the baseline: {:.1} ms",
+        bulk_wall * 1000.0 / WORKER_BULKS as f64,
+        per_bulk_ms - per_info_ms
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// The processes under `root` (itself included) whose command name is `name`.
+fn descendants_named(root: u32, name: &str) -> Vec<u32> {
+    let mut parents = std::collections::HashMap::new();
+    let mut names = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces, so split at the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let ppid = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.insert(pid, ppid);
+            names.insert(pid, stat[open + 1..close].to_string());
+        }
+    }
+    let under = |mut pid: u32| loop {
+        if pid == root {
+            return true;
+        }
+        match parents.get(&pid) {
+            Some(&p) if p != 0 && p != pid => pid = p,
+            _ => return false,
+        }
+    };
+    names
+        .iter()
+        .filter(|(pid, comm)| comm.as_str() == name && under(**pid))
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
+/// The user + system CPU ticks of `pids`, summed (`/proc/PID/stat` fields 14 and 15).
+fn cpu_ticks(pids: &[u32]) -> Result<u64> {
+    let mut total = 0;
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .with_context(|| format!("reading /proc/{pid}/stat"))?;
+        let close = stat.rfind(')').context("unreadable /proc stat")?;
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After `(comm)`: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+        let utime: u64 = fields.get(11).context("no utime")?.parse()?;
+        let stime: u64 = fields.get(12).context("no stime")?.parse()?;
+        total += utime + stime;
+    }
+    Ok(total)
+}
+
+/// `sysconf(_SC_CLK_TCK)`, from `getconf` (100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}

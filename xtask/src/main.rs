@@ -36,6 +36,9 @@ enum Task {
     Setup,
     /// Run every test: core, conformance (in-process, native, worker), command line, browser package, web app.
     Test,
+    /// One host stage of `test` (native, worker), as `test` runs it in parallel.
+    #[command(hide = true)]
+    TestStage { name: String },
     /// Build the browser package and the server, then serve (arguments go to `workgate serve`).
     Serve {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -59,6 +62,8 @@ enum Task {
     BenchNative,
     /// Dataset benchmarks on the native server: ingest, scan, page latency at 1M records, rg.log.
     BenchDatasets,
+    /// The Worker's CPU time for one 500-record bulk under local workerd, against `_info`.
+    BenchWorkerBulk,
 }
 
 fn main() {
@@ -66,6 +71,7 @@ fn main() {
     let result = match cli.command {
         Task::Setup => tools::setup(),
         Task::Test => test::all(),
+        Task::TestStage { name } => test::stage(&name),
         Task::Serve { args } => native::serve(&args),
         Task::WorkerDev { port, state } => worker::dev(port, &state),
         Task::WorkerStoreSuite => {
@@ -81,6 +87,7 @@ fn main() {
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
         Task::BenchDatasets => bench_datasets::run_all(),
+        Task::BenchWorkerBulk => bench_datasets::worker_bulk_cpu(),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");

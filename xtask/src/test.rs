@@ -77,28 +77,15 @@ pub fn all() -> Result<()> {
     let scratch = repo_root().join("target/xtask-test");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
-    s.step(
-        "conformance + web app + Argilla Python clients: native server",
-        || {
-            let server = native::spawn(&scratch.join("native"))?;
-            conformance_over_http(&server.base_url)?;
-            webapp::e2e(&server.base_url, "native")?;
-            python::client_compat(&server.base_url)
-        },
-    )?;
+    // The host stages are independent (each starts its own server on its own port) and spend
+    // much of their time waiting on servers, clients and browsers: they run at once, each as
+    // its own `xtask test-stage` process writing its own log, shown whole when it ends.
+    for (name, secs) in stages_in_parallel(&scratch, STAGES)? {
+        s.passed.push((name, secs));
+    }
     s.step(
         "PostgreSQL (own cluster): store suite, several instances, conformance",
         || postgres::test(&scratch.join("postgres")),
-    )?;
-    s.step(
-        "store suite in workerd, conformance + web app: worker",
-        || {
-            worker::build()?;
-            worker::store_suite(&scratch.join("worker-store-suite"))?;
-            let server = worker::spawn(&scratch.join("worker"))?;
-            conformance_over_http(&server.base_url)?;
-            webapp::e2e(&server.base_url, "worker")
-        },
     )?;
     eprintln!("\n==== xtask test: summary");
     for (name, secs) in &s.passed {
@@ -106,6 +93,76 @@ pub fn all() -> Result<()> {
     }
     println!("{} passed, 0 failed", s.passed.len());
     Ok(())
+}
+
+/// The stages run at once after the in-process tests, by name (`cargo xtask test-stage NAME`).
+const STAGES: &[&str] = &["native", "worker"];
+
+/// Runs one host stage in this process (what `cargo xtask test-stage NAME` does).
+pub fn stage(name: &str) -> Result<()> {
+    let scratch = repo_root().join("target/xtask-test").join(name);
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    match name {
+        // Conformance + web app + Argilla Python clients: native server.
+        "native" => {
+            let server = native::spawn(&scratch.join("server"))?;
+            conformance_over_http(&server.base_url)?;
+            webapp::e2e(&server.base_url, "native")?;
+            python::client_compat(&server.base_url)
+        }
+        // Store suite in workerd, conformance + web app: worker.
+        "worker" => {
+            worker::build()?;
+            worker::store_suite(&scratch.join("store-suite"))?;
+            let server = worker::spawn(&scratch.join("server"))?;
+            conformance_over_http(&server.base_url)?;
+            webapp::e2e(&server.base_url, "worker")
+        }
+        other => anyhow::bail!("no test stage named {other:?} (stages: {STAGES:?})"),
+    }
+}
+
+/// Starts every stage as a child `xtask test-stage NAME` (output to `DIR/NAME.log`), waits for
+/// all, prints each log, and fails naming the stages that failed.
+fn stages_in_parallel(scratch: &std::path::Path, names: &[&str]) -> Result<Vec<(String, f64)>> {
+    let exe = std::env::current_exe()?;
+    let started = Instant::now();
+    let mut running = Vec::new();
+    for name in names {
+        let log_path = scratch.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        eprintln!(
+            "\n==== xtask test: stage `{name}` started (log: {})",
+            log_path.display()
+        );
+        let child = Command::new(&exe)
+            .args(["test-stage", name])
+            .current_dir(repo_root())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        running.push((name.to_string(), log_path, child));
+    }
+    let mut passed = Vec::new();
+    let mut failed = Vec::new();
+    for (name, log_path, mut child) in running {
+        let status = child.wait()?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "\n==== xtask test: stage `{name}` ({status}, {secs:.1} s since the stages started)"
+        );
+        eprintln!("{}", std::fs::read_to_string(&log_path).unwrap_or_default());
+        if status.success() {
+            passed.push((format!("stage {name}"), secs));
+        } else {
+            failed.push(name);
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("test stages failed: {}", failed.join(", "));
+    }
+    Ok(passed)
 }
 
 /// The conformance suite against a running host.

@@ -840,9 +840,33 @@ impl Engine {
                 .unwrap_or_else(|| json!(request.next_idx));
             (page, next, Value::Null)
         };
+        // The answer is written out directly: stored documents are copied in, not parsed.
         let mut projection = records::Projection::new(&request.fields);
-        let records: Vec<Value> = page.into_iter().map(|r| projection.record(r)).collect();
-        ok_value(&json!({"records": records, "next_idx": next_idx, "next_page_cfg": next_page_cfg}))
+        let mut body = String::with_capacity(
+            page.iter()
+                .map(|r| r.doc.as_json().len() + r.id.len() + 8)
+                .sum::<usize>()
+                + 64,
+        );
+        body.push_str("{\"records\":[");
+        for (i, record) in page.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            projection
+                .write_record(record, &mut body)
+                .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+        }
+        body.push_str("],\"next_idx\":");
+        body.push_str(&next_idx.to_string());
+        body.push_str(",\"next_page_cfg\":");
+        body.push_str(&next_page_cfg.to_string());
+        body.push('}');
+        Ok(Response {
+            status: 200,
+            headers: crate::http::json_headers(),
+            body: body.into_bytes(),
+        })
     }
 
     /// `DELETE /api/datasets/{name}/data?mark_as_discarded=`.
@@ -1371,10 +1395,14 @@ impl Filter {
 
     /// Whether a record matches every given filter (AND), as Argilla's derived fields say.
     fn matches(&self, task: Task, r: &Record) -> bool {
-        let doc = &r.doc;
         if !self.ids.is_empty() {
             return self.ids.contains(&r.id);
         }
+        if self.is_empty() {
+            // No filter: the document is not even parsed.
+            return true;
+        }
+        let doc = &r.doc.to_map();
         if !self.status.is_empty()
             && !doc
                 .get("status")
@@ -1556,8 +1584,8 @@ impl ScanRequest {
 }
 
 /// Sorts by the given field paths, then by id (the tie-break Argilla lacks).
-fn sort_records(records: &mut [Record], sort_by: &[(String, bool)]) {
-    fn at<'a>(r: &'a Record, path: &str) -> Option<&'a Value> {
+fn sort_records(records: &mut Vec<Record>, sort_by: &[(String, bool)]) {
+    fn at<'a>(r: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
         if path == "id" {
             return None;
         }
@@ -1565,9 +1593,9 @@ fn sort_records(records: &mut [Record], sort_by: &[(String, bool)]) {
         let first = parts.next()?;
         if first == "metadata" {
             let rest: Vec<&str> = parts.collect();
-            return r.doc.get("metadata")?.get(rest.join("."));
+            return r.get("metadata")?.get(rest.join("."));
         }
-        let mut v = r.doc.get(first)?;
+        let mut v = r.get(first)?;
         for p in parts {
             v = v.get(p)?;
         }
@@ -1585,12 +1613,15 @@ fn sort_records(records: &mut [Record], sort_by: &[(String, bool)]) {
             (Some(x), Some(y)) => term(x).cmp(&term(y)),
         }
     }
-    records.sort_by(|a, b| {
+    // Each document parsed once, not once per comparison.
+    let mut keyed: Vec<(Map<String, Value>, Record)> =
+        records.drain(..).map(|r| (r.doc.to_map(), r)).collect();
+    keyed.sort_by(|(a_doc, a), (b_doc, b)| {
         for (path, desc) in sort_by {
             let o = if path == "id" {
                 a.id.cmp(&b.id)
             } else {
-                cmp_values(at(a, path), at(b, path))
+                cmp_values(at(a_doc, path), at(b_doc, path))
             };
             let o = if *desc { o.reverse() } else { o };
             if o != std::cmp::Ordering::Equal {
@@ -1599,6 +1630,7 @@ fn sort_records(records: &mut [Record], sort_by: &[(String, bool)]) {
         }
         a.id.cmp(&b.id)
     });
+    records.extend(keyed.into_iter().map(|(_, r)| r));
 }
 
 // ---------------------------------------------------------------------------------------------

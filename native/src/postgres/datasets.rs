@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use workgate_core::dataset::{Dataset, Record};
+use workgate_core::dataset::{Dataset, Record, RecordDoc};
 use workgate_core::domain::AuditEntry;
 use workgate_core::records;
 use workgate_core::{
@@ -101,10 +101,13 @@ async fn docs_of(
         .collect())
 }
 
+/// A record read back: its stored document text, kept as it is (core parses it only where a
+/// rule needs its fields).
 fn record_from(id: String, doc: &str) -> StoreResult<Record> {
     Ok(Record {
         id,
-        doc: from_json(doc)?,
+        doc: RecordDoc::from_json(doc.to_string())
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
     })
 }
 
@@ -306,7 +309,7 @@ impl Datasets for PostgresStore {
             for (i, record) in records.iter().enumerate() {
                 if last_of.get(record.id.as_str()) == Some(&i) {
                     ids.push(record.id.as_str());
-                    docs.push(to_json(&record.doc)?);
+                    docs.push(record.doc.as_json().to_string());
                 }
             }
             upsert_docs(&tx, seq, &ids, &docs).await?;
@@ -419,9 +422,8 @@ impl Datasets for PostgresStore {
                     let mut ids: Vec<&str> = Vec::new();
                     let mut docs: Vec<String> = Vec::new();
                     for (id, doc) in &stored {
-                        let mut record = record_from(id.clone(), doc)?;
-                        records::discard(&mut record.doc, now);
-                        let doc = to_json(&record.doc)?;
+                        let record = record_from(id.clone(), doc)?;
+                        let doc = records::discard(&record.doc, now).as_json().to_string();
                         match latest.get(id) {
                             Some(&i) => docs[i] = doc,
                             None => {

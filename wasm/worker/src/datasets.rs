@@ -36,8 +36,11 @@ pub const BINDING: &str = "WORKSPACE_DATASETS";
 /// How often a write starts over after losing a race to another write of its dataset.
 const MAX_WRITE_ATTEMPTS: usize = 64;
 
+// Externally tagged (serde's default), not internally: an internally tagged enum is buffered
+// before its variant is known, and a record's document (a raw JSON text, `RecordDoc`) cannot
+// be read back from serde's buffer.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     List,
     Get {
@@ -86,8 +89,9 @@ pub enum Op {
     },
 }
 
+// Externally tagged, as `Op` is.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Answer {
     Datasets {
         datasets: Vec<Dataset>,
@@ -196,7 +200,7 @@ impl WorkspaceDatasets {
             Some(vec![
                 dataset.into(),
                 record.id.as_str().into(),
-                encode(&record.doc)?.into(),
+                record.doc.as_json().into(),
             ]),
         )?;
         Ok(())
@@ -370,7 +374,7 @@ impl WorkspaceDatasets {
                     count += 1;
                     match &discard {
                         Some(now) => {
-                            workgate_core::records::discard(&mut record.doc, now);
+                            record.doc = workgate_core::records::discard(&record.doc, now);
                             self.put_record(&name, &record)?;
                         }
                         None => {
