@@ -449,3 +449,47 @@ fn bad_or_unreachable_postgres_urls_fail_in_one_line() {
         assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
     }
 }
+
+/// The admin tasks work on PostgreSQL too: a user created by `users create` logs in on a
+/// server, and `database migrate` reports the schema current.
+#[test]
+fn admin_tasks_run_on_postgres() {
+    let Some(cluster) = cluster_url("admin_tasks_run_on_postgres") else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(TestDatabase::create(&cluster, "tasks", ""));
+    let home = Home::new();
+    let created = home.run(&[
+        "users",
+        "create",
+        "--database-url",
+        &db.url,
+        "--first-name",
+        "Bob",
+        "--username",
+        "bob",
+        "--password",
+        "password-1",
+    ]);
+    assert_eq!(created.code, 0, "{created:?}");
+    assert!(
+        created.stdout.contains("User successfully created"),
+        "{created:?}"
+    );
+    let migrated = home.run(&["database", "migrate", "--database-url", &db.url]);
+    assert_eq!(migrated.code, 0, "{migrated:?}");
+    assert!(
+        migrated
+            .stdout
+            .contains("Database schema is up to date (version 1)."),
+        "{migrated:?}"
+    );
+    let mut cmd = home.command(&["serve", "--port", "0", "--database-url", &db.url]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let server = Served::start(cmd);
+    let token = login(&server.url("/api/security/token"), "bob", "password-1");
+    assert_eq!(token.status, 200, "{}", token.body);
+    drop(server);
+    drop(db);
+}
