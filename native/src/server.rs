@@ -101,9 +101,11 @@ async fn route(
     request: axum::extract::Request,
 ) -> Response {
     if is_api(request.uri().path()) {
+        let path = request.uri().path().to_owned();
+        let origin = origin_of(request.headers()).map(str::to_owned);
         match tokio::time::timeout(REQUEST_TIMEOUT, api(&engine, request)).await {
             Ok(response) => response,
-            Err(_) => to_axum(ApiError::Unavailable.into_response()),
+            Err(_) => to_axum(engine.refuse(&path, origin.as_deref(), ApiError::Unavailable)),
         }
     } else {
         web_app::respond(
@@ -132,12 +134,14 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
         workgate_core::engine::body_limit(parts.method.as_str(), parts.uri.path())
     };
     if declared_len.is_some_and(|n| n > limit as u64) {
-        return refused(ApiError::PayloadTooLarge { limit });
+        return refused(engine, &parts, ApiError::PayloadTooLarge { limit });
     }
     let body: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        Err(e) if is_length_limit(&e) => return refused(ApiError::PayloadTooLarge { limit }),
-        Err(_) => return refused(ApiError::BodyUnreadable),
+        Err(e) if is_length_limit(&e) => {
+            return refused(engine, &parts, ApiError::PayloadTooLarge { limit });
+        }
+        Err(_) => return refused(engine, &parts, ApiError::BodyUnreadable),
     };
     let core_request = Request {
         method: parts.method.as_str().to_string(),
@@ -175,9 +179,14 @@ fn to_axum(answer: workgate_core::Response) -> Response {
     response
 }
 
-/// A request refused before the engine sees it, in core's words.
-fn refused(error: ApiError) -> Response {
-    to_axum(error.into_response())
+/// A request refused before the engine sees it, in core's words (and with its CORS headers).
+fn refused(engine: &NativeEngine, parts: &axum::http::request::Parts, error: ApiError) -> Response {
+    to_axum(engine.refuse(parts.uri.path(), origin_of(&parts.headers), error))
+}
+
+/// The request's `Origin` header, if it is text.
+fn origin_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
 /// Whether reading the body failed because it passed the limit (rather than the client going

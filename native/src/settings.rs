@@ -24,6 +24,10 @@ pub const ENV_DEFAULT_USER_ENABLED: &str = engine_settings::DEFAULT_USER_ENABLED
 pub const ENV_DEFAULT_USER_PASSWORD: &str = engine_settings::DEFAULT_USER_PASSWORD;
 pub const ENV_DEFAULT_USER_API_KEY: &str = engine_settings::DEFAULT_USER_API_KEY;
 pub const ENV_PASSWORD_COST: &str = engine_settings::PASSWORD_COST;
+pub const ENV_CORS_ORIGINS: &str = engine_settings::CORS_ORIGINS;
+/// `<NAME>_FILE` names a file holding the value of the secret setting `NAME` (core's
+/// `settings::SECRETS`), as Docker and systemd secrets expect.
+pub const FILE_SUFFIX: &str = "_FILE";
 
 /// The `--help` section that lists every environment variable.
 pub const ENVIRONMENT_HELP: &str = "\
@@ -51,6 +55,14 @@ Environment variables:
                                The default admin's API key (default argilla.apikey)
   WORKGATE_PASSWORD_COST       Argon2id cost of new password hashes, m=KiB,t=passes,p=lanes
                                (default m=19456,t=2,p=1, OWASP's recommendation)
+  ARGILLA_CORS_ORIGINS         Origins that may call the API from a browser: a JSON list such as
+                               [\"https://app.example.com\"], or [\"*\"] (default: every origin;
+                               never with credentials)
+  <SECRET>_FILE                Read a secret from a file instead (one trailing newline stripped):
+                               ARGILLA_LOCAL_AUTH_SECRET_KEY_FILE, WORKGATE_TOKEN_SECRET_FILE,
+                               WORKGATE_DEFAULT_USER_PASSWORD_FILE,
+                               WORKGATE_DEFAULT_USER_API_KEY_FILE; setting both NAME and
+                               NAME_FILE is an error
   RUST_LOG                     Log filter for the server's log on stderr (default info)";
 
 /// A setting that could not be used. Displays as one line.
@@ -133,8 +145,17 @@ impl Settings {
             None => postgres::DEFAULT_POOL_SIZE,
         };
 
-        // No flag maps onto an engine setting, so the environment is the only source.
-        let config = Config::from_settings(|name| env.var(name)).map_err(SettingsError)?;
+        // No flag maps onto an engine setting, so the environment (and the secret files it
+        // names) is the only source.
+        let from_files = secrets_from_files(env)?;
+        let config = Config::from_settings(|name| {
+            from_files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| env.var(name))
+        })
+        .map_err(SettingsError)?;
         Ok(Settings {
             home,
             database,
@@ -160,6 +181,46 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The secret settings given as `<NAME>_FILE`, read from their files. Setting both `NAME` and
+/// `<NAME>_FILE` is an error, and so is a file that cannot be read or is empty; the error names
+/// the variable and the file, never the content.
+fn secrets_from_files(env: &dyn Environment) -> Result<Vec<(&'static str, String)>, SettingsError> {
+    let mut values = Vec::new();
+    for name in engine_settings::SECRETS {
+        let file_var = format!("{name}{FILE_SUFFIX}");
+        let Some(path) = env.var(&file_var) else {
+            continue;
+        };
+        if env.var(name).is_some() {
+            return Err(SettingsError(format!(
+                "{name} and {file_var} are both set; set one"
+            )));
+        }
+        values.push((name, read_secret_file(&file_var, Path::new(&path))?));
+    }
+    Ok(values)
+}
+
+/// A secret file's content, without one trailing newline (`\n` or `\r\n`), which editors
+/// and `echo` add.
+fn read_secret_file(file_var: &str, path: &Path) -> Result<String, SettingsError> {
+    let shown = path.display();
+    let bytes = std::fs::read(path)
+        .map_err(|e| SettingsError(format!("cannot read {file_var} ({shown}): {e}")))?;
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| SettingsError(format!("{file_var} ({shown}) is not UTF-8 text")))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    if text.is_empty() {
+        return Err(SettingsError(format!("{file_var} ({shown}) is empty")));
+    }
+    Ok(text)
 }
 
 /// `~/.workgate`.

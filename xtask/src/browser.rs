@@ -6,7 +6,8 @@
 //! ```text
 //! pkg/package.json        from wasm/browser/js/package.json (exports: node → node/, else web/)
 //! pkg/web/                wasm-bindgen --target web (ES module; `await init()` fetches the wasm)
-//! pkg/node/               wasm-bindgen --target nodejs (CommonJS) + index.mjs (ES entry)
+//! pkg/node/               wasm-bindgen --target nodejs (CommonJS) + index.mjs / index.cjs
+//! pkg/workerd/            the web build instantiated on import (the `workerd` condition)
 //! ```
 //!
 //! and copies `pkg/web/` to `www/pkg/`, where the web app imports it. When npm's binaryen is
@@ -64,7 +65,11 @@ pub fn build() -> Result<()> {
     // The root package.json says "type": "module"; wasm-bindgen's Node output is CommonJS.
     write(&pkg.join("node/package.json"), "{\"type\":\"commonjs\"}\n")?;
     copy(&js.join("index.mjs"), &pkg.join("node/index.mjs"))?;
+    copy(&js.join("index.cjs"), &pkg.join("node/index.cjs"))?;
     copy(&js.join("index.d.mts"), &pkg.join("node/index.d.mts"))?;
+    std::fs::create_dir_all(pkg.join("workerd"))?;
+    copy(&js.join("workerd.mjs"), &pkg.join("workerd/index.mjs"))?;
+    copy(&js.join("workerd.d.mts"), &pkg.join("workerd/index.d.mts"))?;
     copy(&js.join("package.json"), &pkg.join("package.json"))?;
     copy(&root.join("wasm/browser/README.md"), &pkg.join("README.md"))?;
 

@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: every test of every host (what CI and the README run).
 //! - `cargo xtask serve`: builds the browser package and the server, then runs the server.
 //! - `cargo xtask worker-dev --port P --state DIR`: the Cloudflare Worker under local workerd.
+//! - `cargo xtask worker-bundle`: the Worker's bundle, unless it is fresh (wrangler's `[build]`).
 //! - `cargo xtask build-web`: the browser package (web + Node builds).
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
 //! - `cargo xtask test-postgres`: the PostgreSQL step of `test` alone (own throwaway cluster).
@@ -10,6 +11,7 @@
 
 mod bench_datasets;
 mod browser;
+mod freshness;
 mod native;
 mod postgres;
 mod process;
@@ -18,6 +20,7 @@ mod test;
 mod tools;
 mod webapp;
 mod worker;
+mod worker_settings;
 
 use std::path::PathBuf;
 
@@ -51,6 +54,9 @@ enum Task {
         #[arg(long, default_value = ".state/worker")]
         state: PathBuf,
     },
+    /// Build the Worker's bundle (wasm/worker/build) unless it is newer than its sources;
+    /// wrangler.toml's `[build]` command, so `npx wrangler dev` builds what it needs.
+    WorkerBundle,
     /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
     WorkerStoreSuite,
     /// Start a throwaway PostgreSQL cluster and run the native PostgreSQL tests and the
@@ -74,6 +80,7 @@ fn main() {
         Task::TestStage { name } => test::stage(&name),
         Task::Serve { args } => native::serve(&args),
         Task::WorkerDev { port, state } => worker::dev(port, &state),
+        Task::WorkerBundle => worker::bundle(),
         Task::WorkerStoreSuite => {
             let scratch = process::repo_root().join("target/xtask-worker-store-suite");
             let _ = std::fs::remove_dir_all(&scratch);

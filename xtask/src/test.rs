@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::process::{repo_root, run};
-use crate::{browser, native, postgres, python, tools, webapp, worker};
+use crate::{browser, native, postgres, python, tools, webapp, worker, worker_settings};
 
 /// One named step of the run, for the summary.
 struct Steps {
@@ -117,7 +117,10 @@ pub fn stage(name: &str) -> Result<()> {
             worker::store_suite(&scratch.join("store-suite"))?;
             let server = worker::spawn(&scratch.join("server"))?;
             conformance_over_http(&server.base_url)?;
-            webapp::e2e(&server.base_url, "worker")
+            webapp::e2e(&server.base_url, "worker")?;
+            drop(server);
+            // ARGILLA_CORS_ORIGINS as the Worker reads it (its own Worker, other settings).
+            worker_settings::check(&scratch.join("settings"))
         }
         other => anyhow::bail!("no test stage named {other:?} (stages: {STAGES:?})"),
     }

@@ -64,6 +64,38 @@ pub fn build() -> Result<()> {
     worker_build("build", &[])
 }
 
+/// The files of the bundle `build()` writes, which `wrangler dev` serves.
+const BUNDLE: [&str; 2] = ["build/index.js", "build/index_bg.wasm"];
+
+/// `cargo xtask worker-bundle`, wrangler.toml's `[build]` command: builds the bundle unless
+/// it is newer than every source it is made from (the workspace manifests and lockfile,
+/// core's and the Worker's sources), so a warm `npx wrangler dev` starts at once.
+pub fn bundle() -> Result<()> {
+    let root = repo_root();
+    let outputs: Vec<PathBuf> = BUNDLE.iter().map(|f| crate_dir().join(f)).collect();
+    let sources: Vec<PathBuf> = [
+        "Cargo.toml",
+        "Cargo.lock",
+        "core/Cargo.toml",
+        "core/src",
+        "wasm/worker/Cargo.toml",
+        "wasm/worker/src",
+    ]
+    .iter()
+    .map(|s| root.join(s))
+    .collect();
+    match crate::freshness::stale_reason(&outputs, &sources)? {
+        None => {
+            eprintln!("xtask: wasm/worker/build is up to date");
+            Ok(())
+        }
+        Some(reason) => {
+            eprintln!("xtask: building wasm/worker/build ({reason})");
+            build()
+        }
+    }
+}
+
 /// `wrangler dev --local` for the bundle `script` (relative to the crate dir), on
 /// 127.0.0.1:`port`, KV and Durable Object state in `state`, with extra `--var`s.
 fn wrangler_dev(script: &str, port: u16, state: &Path, vars: &[&str]) -> Result<Command> {
@@ -100,9 +132,10 @@ fn wrangler_dev(script: &str, port: u16, state: &Path, vars: &[&str]) -> Result<
     Ok(cmd)
 }
 
-/// `cargo xtask worker-dev`: builds, then serves in the foreground on 127.0.0.1:port.
+/// `cargo xtask worker-dev`: builds (unless fresh), then serves in the foreground on
+/// 127.0.0.1:port.
 pub fn dev(port: u16, state: &Path) -> Result<()> {
-    build()?;
+    bundle()?;
     let mut cmd = wrangler_dev("build/index.js", port, state, &[])?;
     eprintln!(
         "xtask: the Worker on http://127.0.0.1:{port} (state in {}); Ctrl-C stops it",
@@ -120,8 +153,15 @@ pub fn dev(port: u16, state: &Path) -> Result<()> {
 /// such a socket fails (through wrangler's proxy as a 503), which made the conformance suite
 /// flaky.
 pub fn spawn(state: &Path) -> Result<Server> {
+    spawn_with(state, &[])
+}
+
+/// [`spawn`] with extra `NAME=VALUE` vars.
+pub fn spawn_with(state: &Path, vars: &[&str]) -> Result<Server> {
     let cost = format!("WORKGATE_PASSWORD_COST={TEST_PASSWORD_COST}");
-    start("build/index.js", state, &[&cost])
+    let mut all = vec![cost.as_str()];
+    all.extend_from_slice(vars);
+    start("build/index.js", state, &all)
 }
 
 fn start(script: &str, state: &Path, vars: &[&str]) -> Result<Server> {

@@ -4,6 +4,7 @@
 //! together.
 
 mod auth;
+pub mod cors;
 pub mod datasets;
 pub mod endpoint;
 pub mod error;
@@ -107,6 +108,9 @@ pub struct Config {
     pub token_secret: Option<Vec<u8>>,
     pub throttle: ThrottlePolicy,
     pub default_user: DefaultUserConfig,
+    /// Which origins may call the API from a browser (`ARGILLA_CORS_ORIGINS`; every origin
+    /// by default).
+    pub cors: cors::CorsPolicy,
 }
 
 impl std::fmt::Debug for Config {
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Config {
             )
             .field("throttle", &self.throttle)
             .field("default_user", &self.default_user)
+            .field("cors", &self.cors)
             .finish()
     }
 }
@@ -132,6 +137,7 @@ impl Default for Config {
             token_secret: None,
             throttle: ThrottlePolicy::default(),
             default_user: DefaultUserConfig::default(),
+            cors: cors::CorsPolicy::default(),
         }
     }
 }
@@ -175,11 +181,29 @@ impl Engine {
     }
 
     /// Answers one API request. Never panics on any input; every failure is an error envelope.
+    /// A CORS preflight is answered before routing and authentication; every `/api` answer
+    /// carries the CORS headers ([`cors`]).
     pub async fn handle(&self, request: Request) -> Response {
-        match self.route(&request).await {
+        if let Some(answer) = self.config.cors.preflight(&request) {
+            return answer;
+        }
+        let mut response = match self.route(&request).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
-        }
+        };
+        self.config
+            .cors
+            .decorate(&request.path, request.header_value("origin"), &mut response);
+        response
+    }
+
+    /// The answer to a request on `path` (with `Origin` header `origin`) that the host refuses
+    /// before the engine sees it — an over-limit or unreadable body, a timeout — with the same
+    /// CORS headers as the engine's own answers, so a page on another origin can read it.
+    pub fn refuse(&self, path: &str, origin: Option<&str>, error: ApiError) -> Response {
+        let mut response = error.into_response();
+        self.config.cors.decorate(path, origin, &mut response);
+        response
     }
 
     async fn route(&self, req: &Request) -> ApiResult<Response> {

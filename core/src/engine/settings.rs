@@ -7,6 +7,7 @@
 
 use crate::credentials::PasswordCost;
 
+use super::cors::CorsPolicy;
 use super::{Config, DefaultUserConfig};
 
 /// Bearer-token signing secret (Argilla's name).
@@ -21,8 +22,12 @@ pub const DEFAULT_USER_API_KEY: &str = "WORKGATE_DEFAULT_USER_API_KEY";
 /// Argon2id cost of new password hashes, `m=KiB,t=passes,p=lanes`.
 pub const PASSWORD_COST: &str = "WORKGATE_PASSWORD_COST";
 
+/// Which origins may call the API from a browser: a JSON list of origins, or `["*"]`
+/// (Argilla's name and default).
+pub const CORS_ORIGINS: &str = "ARGILLA_CORS_ORIGINS";
+
 /// Every name [`Config::from_settings`] reads.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     TOKEN_SECRET,
     TOKEN_SECRET_ALIAS,
     TOKEN_EXPIRATION,
@@ -30,6 +35,16 @@ pub const NAMES: [&str; 7] = [
     DEFAULT_USER_PASSWORD,
     DEFAULT_USER_API_KEY,
     PASSWORD_COST,
+    CORS_ORIGINS,
+];
+
+/// The settings whose values are secrets: never echoed in errors or logs, and read from a
+/// file named by `<NAME>_FILE` (as Docker and systemd secrets expect) by hosts that have files.
+pub const SECRETS: [&str; 4] = [
+    TOKEN_SECRET,
+    TOKEN_SECRET_ALIAS,
+    DEFAULT_USER_PASSWORD,
+    DEFAULT_USER_API_KEY,
 ];
 
 /// The shortest configured token secret accepted (HMAC-SHA256 key size).
@@ -88,6 +103,11 @@ impl Config {
             config.token_secret = Some(secret.into_bytes());
         }
 
+        if let Some(origins) = get(CORS_ORIGINS) {
+            config.cors =
+                CorsPolicy::parse(&origins).map_err(|e| format!("{CORS_ORIGINS}: {e}"))?;
+        }
+
         let defaults = DefaultUserConfig::default();
         config.default_user = DefaultUserConfig {
             enabled: match get(DEFAULT_USER_ENABLED) {
@@ -134,6 +154,7 @@ mod tests {
         assert_eq!(c.token_ttl_secs, d.token_ttl_secs);
         assert_eq!(c.token_secret, None);
         assert_eq!(c.default_user, d.default_user);
+        assert_eq!(c.cors, CorsPolicy::AnyOrigin);
     }
 
     #[test]
@@ -145,8 +166,13 @@ mod tests {
             (DEFAULT_USER_ENABLED, "off"),
             (DEFAULT_USER_PASSWORD, "another-password"),
             (DEFAULT_USER_API_KEY, "another.key"),
+            (CORS_ORIGINS, r#"["https://app.example"]"#),
         ])
         .unwrap();
+        assert_eq!(
+            c.cors,
+            CorsPolicy::Origins(vec!["https://app.example".to_string()])
+        );
         assert_eq!(c.password_cost.memory_kib, 64);
         assert_eq!(c.token_ttl_secs, 1800);
         assert_eq!(c.token_secret.as_deref(), Some(SECRET.as_bytes()));
@@ -201,13 +227,32 @@ mod tests {
             (TOKEN_EXPIRATION, "5256001"),
             (DEFAULT_USER_ENABLED, "maybe"),
             (TOKEN_SECRET, "short-secret-value"),
+            (CORS_ORIGINS, "https://app.example"),
+            (CORS_ORIGINS, r#"["https://app.example/"]"#),
         ] {
             let err = from(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name), "{err}");
             assert!(!err.contains('\n'), "{err}");
-            if name != PASSWORD_COST {
+            if name != PASSWORD_COST && name != CORS_ORIGINS {
                 assert!(!err.contains(value), "{err} echoes the value");
             }
+        }
+    }
+
+    #[test]
+    fn the_workers_example_settings_name_every_setting() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../wasm/worker/.dev.vars.example"
+        );
+        let example = std::fs::read_to_string(path).expect("wasm/worker/.dev.vars.example");
+        for name in NAMES {
+            assert!(
+                example
+                    .lines()
+                    .any(|l| l.trim_start_matches("# ").starts_with(&format!("{name}="))),
+                "{path} does not list {name}"
+            );
         }
     }
 }

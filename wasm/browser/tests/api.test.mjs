@@ -39,7 +39,7 @@ test("the package's exports resolve for import and require", async () => {
     assert.equal(createRequire(join(dir, "x.js"))(join(dir, "cjs.cjs")), false);
     const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
     assert.equal(manifest.name, "workgate-browser");
-    for (const target of ["./web/workgate_browser.js", "./web/workgate_browser.d.ts", "./node/index.mjs", "./node/workgate_browser.js"]) {
+    for (const target of ["./web/workgate_browser.js", "./web/workgate_browser.d.ts", "./node/index.mjs", "./node/index.cjs", "./workerd/index.mjs"]) {
       assert.ok(JSON.stringify(manifest.exports).includes(target), `exports names ${target}`);
       readFileSync(join(pkgDir, target)); // exists
     }

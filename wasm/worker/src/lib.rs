@@ -128,7 +128,10 @@ async fn fetch(
 
     let response = match into_core(&mut req).await {
         Ok(request) => engine.handle(request).await,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let origin = req.headers().get("origin").ok().flatten();
+            engine.refuse(&req.path(), origin.as_deref(), error)
+        }
     };
     from_core(response)
 }
