@@ -15,8 +15,9 @@ use workgate_core::Engine;
 use crate::batched_stderr::{BatchedStderr, FlushGuard};
 use crate::connections::{self, ConnectionLimits};
 use crate::platform::NativePlatform;
+use crate::postgres::PostgresStore;
 use crate::server::{self, LogFormat, NativeEngine, ServeOptions};
-use crate::settings::{self, ProcessEnvironment, Settings};
+use crate::settings::{self, Database, ProcessEnvironment, Settings};
 use crate::sqlite_store::SqliteStore;
 use crate::tasks;
 
@@ -24,7 +25,7 @@ use crate::tasks;
 #[command(
     name = "workgate",
     version,
-    about = "Argilla's user, workspace and auth API and its web app, on SQLite",
+    about = "Argilla's user, workspace and auth API and its web app, on SQLite or PostgreSQL",
     after_help = settings::ENVIRONMENT_HELP
 )]
 pub struct Cli {
@@ -32,9 +33,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = settings::ENV_HOME)]
     pub home: Option<PathBuf>,
 
-    /// Database URL, sqlite:///PATH [default: sqlite:///<home>/workgate.db]
+    /// Database URL, sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB
+    /// [default: sqlite:///<home>/workgate.db]
     #[arg(long, global = true, value_name = "URL", env = settings::ENV_DATABASE_URL)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL connections per instance [default: WORKGATE_DATABASE_POOL_SIZE, else 16]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub database_pool_size: Option<u16>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -245,23 +251,34 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    let settings = Settings::load(cli.home, cli.database_url, &ProcessEnvironment)?;
+    let mut settings = Settings::load(cli.home, cli.database_url, &ProcessEnvironment)?;
+    if let Some(n) = cli.database_pool_size {
+        settings.pool_size = usize::from(n);
+    }
     match cli.command {
         Command::Serve(args) => serve(settings, args),
         Command::Database(DatabaseCommand::Migrate) => {
             let _log = init_logging("warn", LogFormat::Text);
             settings.create_dirs()?;
-            let (store, applied) = SqliteStore::open(&settings.database)?;
-            tasks::print_migrations(&applied, store.schema_version()?);
+            match &settings.database {
+                Database::Sqlite(path) => {
+                    let (store, applied) = SqliteStore::open(path)?;
+                    tasks::print_migrations(&applied, store.schema_version()?);
+                }
+                Database::Postgres(url) => current_thread()?.block_on(async {
+                    let (store, applied) = PostgresStore::open(url, 1).await?;
+                    let applied: Vec<_> = applied.into_iter().map(printable).collect();
+                    let version = u32::try_from(store.schema_version().await?).unwrap_or(0);
+                    tasks::print_migrations(&applied, version);
+                    Ok::<_, Failure>(())
+                })?,
+            }
             Ok(())
         }
         Command::Users(command) => {
             let _log = init_logging("warn", LogFormat::Text);
-            let engine = open_engine(&settings)?.0;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
+            current_thread()?.block_on(async {
+                let engine = open_engine(&settings).await?.0;
                 match command {
                     UsersCommand::Create(args) => tasks::create(&engine, args).await,
                     UsersCommand::CreateDefault(args) => tasks::create_default(&engine, args).await,
@@ -272,14 +289,44 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+fn current_thread() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A PostgreSQL migration step in the words `database migrate` prints for SQLite's.
+fn printable(step: crate::postgres::Applied) -> crate::schema::Applied {
+    crate::schema::Applied {
+        from: u32::try_from(step.from).unwrap_or(0),
+        to: u32::try_from(step.to).unwrap_or(0),
+        description: step.description,
+    }
+}
+
 /// Opens the database (applying pending migrations) and builds the engine.
-fn open_engine(
+async fn open_engine(
     settings: &Settings,
 ) -> Result<(NativeEngine, Vec<crate::schema::Applied>), Failure> {
     settings.create_dirs()?;
-    let (store, applied) = SqliteStore::open(&settings.database)?;
-    let store = std::sync::Arc::new(store);
-    let stores = workgate_core::Stores::all_in(store.clone()).with_datasets(store);
+    let (stores, applied) = match &settings.database {
+        Database::Sqlite(path) => {
+            let (store, applied) = SqliteStore::open(path)?;
+            let store = Arc::new(store);
+            (
+                workgate_core::Stores::all_in(store.clone()).with_datasets(store),
+                applied,
+            )
+        }
+        Database::Postgres(url) => {
+            let (store, applied) = PostgresStore::open(url, settings.pool_size).await?;
+            let store = Arc::new(store);
+            (
+                workgate_core::Stores::all_in(store.clone()).with_datasets(store),
+                applied.into_iter().map(printable).collect(),
+            )
+        }
+    };
     let engine = Engine::new(stores, NativePlatform::new(), settings.config.clone());
     Ok((engine, applied))
 }
@@ -291,7 +338,7 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (engine, applied) = open_engine(&settings)?;
+        let (engine, applied) = open_engine(&settings).await?;
         for step in &applied {
             tracing::info!(
                 "database migrated from version {} to {}: {}",
@@ -300,7 +347,7 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
                 step.description
             );
         }
-        tracing::info!("database: {}", settings.database.display());
+        tracing::info!("database: {}", settings.database.describe());
         if let Some(user) = engine.bootstrap_default_user().await? {
             tracing::info!("created the default admin {:?}", user.username);
         }

@@ -5,6 +5,7 @@
 //! model and the tasks' logic are in `workgate-core`; this crate supplies:
 //!
 //! - [`sqlite_store`]: core's `Store` on SQLite ([`schema`] holds its migrations),
+//! - [`postgres`]: every store part on PostgreSQL, for several instances on one database,
 //! - [`platform`]: core's `Platform` (clock, randomness, password hashing off the async
 //!   workers),
 //! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod connections;
 pub mod metrics;
 pub mod platform;
+pub mod postgres;
 pub mod request_body;
 pub mod request_id;
 pub mod schema;
@@ -30,4 +32,5 @@ pub mod tasks;
 pub mod web_app;
 
 pub use platform::NativePlatform;
+pub use postgres::PostgresStore;
 pub use sqlite_store::SqliteStore;

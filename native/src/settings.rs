@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 use workgate_core::Config;
 use workgate_core::engine::settings as engine_settings;
 
+use crate::postgres::{self, PostgresUrl};
+
 pub const ENV_HOME: &str = "ARGILLA_HOME_PATH";
 pub const ENV_DATABASE_URL: &str = "ARGILLA_DATABASE_URL";
 pub const ENV_USERS_DB_FILE: &str = "ARGILLA_LOCAL_AUTH_USERS_DB_FILE";
+pub const ENV_DATABASE_POOL_SIZE: &str = "WORKGATE_DATABASE_POOL_SIZE";
 // The engine's settings are named, parsed and checked in core (`Config::from_settings`).
 pub const ENV_SECRET_KEY: &str = engine_settings::TOKEN_SECRET;
 pub const ENV_TOKEN_SECRET: &str = engine_settings::TOKEN_SECRET_ALIAS;
@@ -38,7 +41,11 @@ pub const ENVIRONMENT_HELP: &str = "\
 Environment variables:
   ARGILLA_HOME_PATH            Data directory (same as --home; default ~/.workgate)
   ARGILLA_DATABASE_URL         sqlite:///PATH (relative) or sqlite:////ABSOLUTE/PATH; default
-                               <home>/workgate.db. Other schemes are refused.
+                               <home>/workgate.db. Or PostgreSQL, for several instances:
+                               postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE (also
+                               postgres://, postgresql+asyncpg://, postgresql+psycopg2://)
+  WORKGATE_DATABASE_POOL_SIZE  PostgreSQL connections per instance (same as
+                               --database-pool-size; default 16)
   ARGILLA_LOCAL_AUTH_USERS_DB_FILE
                                YAML file read by `users migrate` (default .users.yml)
   ARGILLA_LOCAL_AUTH_SECRET_KEY (or WORKGATE_TOKEN_SECRET)
@@ -74,13 +81,33 @@ Environment variables:
 #[error("{0}")]
 pub struct SettingsError(pub String);
 
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// One SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, which several instances may share.
+    Postgres(Box<PostgresUrl>),
+}
+
+impl Database {
+    /// For logs: the file, or the server and database (never a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url) => url.describe(),
+        }
+    }
+}
+
 /// Everything the host reads from flags and the environment.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The data directory.
     pub home: PathBuf,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    pub database: Database,
+    /// PostgreSQL connections per instance.
+    pub pool_size: usize,
     pub config: Config,
 }
 
@@ -121,8 +148,12 @@ impl Settings {
             None => default_home()?,
         };
         let database = match database_url.or_else(|| env.var(ENV_DATABASE_URL)) {
-            Some(url) => database_path_from_url(&url)?,
-            None => home.join("workgate.db"),
+            Some(url) => database_from_url(&url)?,
+            None => Database::Sqlite(home.join("workgate.db")),
+        };
+        let pool_size = match env.var(ENV_DATABASE_POOL_SIZE) {
+            Some(text) => parse_pool_size(&text)?,
+            None => postgres::DEFAULT_POOL_SIZE,
         };
 
         // No flag maps onto an engine setting, so the environment (and the secret files it
@@ -139,13 +170,18 @@ impl Settings {
         Ok(Settings {
             home,
             database,
+            pool_size,
             config,
         })
     }
 
     /// Creates the data directory and the database's directory.
     pub fn create_dirs(&self) -> Result<(), SettingsError> {
-        for dir in [Some(self.home.as_path()), self.database.parent()]
+        let database_dir = match &self.database {
+            Database::Sqlite(path) => path.parent(),
+            Database::Postgres(_) => None,
+        };
+        for dir in [Some(self.home.as_path()), database_dir]
             .into_iter()
             .flatten()
             .filter(|d| !d.as_os_str().is_empty())
@@ -210,6 +246,28 @@ fn default_home() -> Result<PathBuf, SettingsError> {
         })
 }
 
+/// The pool size of `WORKGATE_DATABASE_POOL_SIZE` or `--database-pool-size`: 1 to 1000.
+pub fn parse_pool_size(text: &str) -> Result<usize, SettingsError> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(SettingsError(format!(
+            "{ENV_DATABASE_POOL_SIZE} must be a number of connections from 1 to 1000"
+        ))),
+    }
+}
+
+/// The database a URL names: PostgreSQL for its schemes ([`crate::postgres::url`]), else an
+/// SQLite file ([`database_path_from_url`]).
+pub fn database_from_url(url: &str) -> Result<Database, SettingsError> {
+    if postgres::url::is_postgres_url(url) {
+        let parsed = url
+            .parse::<PostgresUrl>()
+            .map_err(|e| SettingsError(format!("{ENV_DATABASE_URL}: {e}")))?;
+        return Ok(Database::Postgres(Box::new(parsed)));
+    }
+    database_path_from_url(url).map(Database::Sqlite)
+}
+
 /// The file named by an SQLAlchemy-style SQLite URL: `sqlite:///relative.db` or
 /// `sqlite:////absolute/path.db` (Argilla's own default has four slashes). A query string
 /// (`?check_same_thread=False`) is ignored. The URL itself is never echoed in errors: other
@@ -223,8 +281,8 @@ pub fn database_path_from_url(url: &str) -> Result<PathBuf, SettingsError> {
     let base_scheme = scheme.split('+').next().unwrap_or(scheme);
     if !base_scheme.eq_ignore_ascii_case("sqlite") {
         return Err(SettingsError(format!(
-            "unsupported database URL scheme {scheme:?}: workgate stores its data in SQLite; \
-             use sqlite:///PATH"
+            "unsupported database URL scheme {scheme:?}: use sqlite:///PATH or \
+             postgresql://USER:PASSWORD@HOST/DB"
         )));
     }
     let Some(path) = rest.strip_prefix('/') else {
@@ -255,12 +313,20 @@ mod tests {
             database_path_from_url("sqlite:///data/wg.db").unwrap(),
             PathBuf::from("data/wg.db")
         );
-        let err = database_path_from_url("postgresql://u:secret@db/argilla").unwrap_err();
-        assert!(
-            err.0
-                .contains("unsupported database URL scheme \"postgresql\"")
-        );
+        let err = database_path_from_url("mysql://u:secret@db/argilla").unwrap_err();
+        assert!(err.0.contains("unsupported database URL scheme \"mysql\""));
         assert!(!err.0.contains("secret"));
+        match database_from_url("postgresql+asyncpg://u:secret@db/argilla").unwrap() {
+            Database::Postgres(url) => assert_eq!(url.describe(), "postgresql://u@db:5432/argilla"),
+            other => panic!("{other:?}"),
+        }
+        let err = database_from_url("postgresql://u:secret@db/argilla?sslmode=often").unwrap_err();
+        assert!(err.0.contains("unknown sslmode"), "{err}");
+        assert!(!err.0.contains("secret"));
+        assert!(matches!(
+            database_from_url("sqlite:///data/wg.db").unwrap(),
+            Database::Sqlite(_)
+        ));
         assert!(database_path_from_url("sqlite://").is_err());
         assert!(database_path_from_url("sqlite:///:memory:").is_err());
     }
@@ -277,7 +343,10 @@ mod tests {
         ];
         let s = Settings::load(None, None, &env).unwrap();
         assert_eq!(s.home, PathBuf::from("/srv/wg"));
-        assert_eq!(s.database, PathBuf::from("/srv/wg/workgate.db"));
+        assert!(
+            matches!(&s.database, Database::Sqlite(p) if p == Path::new("/srv/wg/workgate.db"))
+        );
+        assert_eq!(s.pool_size, postgres::DEFAULT_POOL_SIZE);
         assert_eq!(s.config.password_cost.memory_kib, 64);
         assert_eq!(s.config.token_ttl_secs, 1800);
         assert_eq!(
@@ -300,6 +369,8 @@ mod tests {
             [(ENV_DEFAULT_USER_ENABLED, "maybe")],
             [(ENV_SECRET_KEY, "short")],
             [(ENV_TOKEN_SECRET, "short")],
+            [(ENV_DATABASE_POOL_SIZE, "0")],
+            [(ENV_DATABASE_POOL_SIZE, "many")],
         ] {
             let err = Settings::load(Some("/h".into()), None, &env).unwrap_err();
             assert!(!err.0.contains('\n'), "{err}");

@@ -28,7 +28,10 @@ fn status_reports_the_version_and_the_store_without_authentication() {
     let info = t().get("/api/_info").send();
     assert_eq!(body["version"], info.expect(200)["version"]);
     let kind = body["storage"]["kind"].as_str().unwrap_or_default();
-    assert!(["memory", "sqlite", "kv"].contains(&kind), "{body}");
+    assert!(
+        ["memory", "sqlite", "postgresql", "kv"].contains(&kind),
+        "{body}"
+    );
     assert_eq!(body["storage"]["ok"], true, "{body}");
     if !t().is_http() {
         assert_eq!(kind, "memory");

@@ -6,12 +6,14 @@
 //! - `cargo xtask worker-bundle`: the Worker's bundle, unless it is fresh (wrangler's `[build]`).
 //! - `cargo xtask build-web`: the browser package (web + Node builds).
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
+//! - `cargo xtask test-postgres`: the PostgreSQL step of `test` alone (own throwaway cluster).
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
 
 mod bench_datasets;
 mod browser;
 mod freshness;
 mod native;
+mod postgres;
 mod process;
 mod python;
 mod test;
@@ -57,6 +59,9 @@ enum Task {
     WorkerBundle,
     /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
     WorkerStoreSuite,
+    /// Start a throwaway PostgreSQL cluster and run the native PostgreSQL tests and the
+    /// conformance suite against it (one step of `test`).
+    TestPostgres,
     /// Build the browser package (www/pkg for the web, wasm/browser/pkg for Node).
     BuildWeb,
     /// Benchmark the native server with a load generator.
@@ -80,6 +85,11 @@ fn main() {
             let scratch = process::repo_root().join("target/xtask-worker-store-suite");
             let _ = std::fs::remove_dir_all(&scratch);
             tools::setup().and_then(|()| worker::store_suite(&scratch))
+        }
+        Task::TestPostgres => {
+            let scratch = process::repo_root().join("target/xtask-postgres");
+            let _ = std::fs::remove_dir_all(&scratch);
+            postgres::test(&scratch)
         }
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),

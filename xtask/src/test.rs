@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::process::{repo_root, run};
-use crate::{browser, native, python, tools, webapp, worker, worker_settings};
+use crate::{browser, native, postgres, python, tools, webapp, worker, worker_settings};
 
 /// One named step of the run, for the summary.
 struct Steps {
@@ -83,6 +83,10 @@ pub fn all() -> Result<()> {
     for (name, secs) in stages_in_parallel(&scratch, STAGES)? {
         s.passed.push((name, secs));
     }
+    s.step(
+        "PostgreSQL (own cluster): store suite, several instances, conformance",
+        || postgres::test(&scratch.join("postgres")),
+    )?;
     eprintln!("\n==== xtask test: summary");
     for (name, secs) in &s.passed {
         eprintln!("ok  {name} ({secs:.1} s)");
