@@ -6,9 +6,11 @@
 //! - `cargo xtask build-web`: the browser package (web + Node builds).
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
+//! - `cargo xtask fuzz TARGET SECONDS`: one fuzz target of `fuzz/` (nightly; not in `test`).
 
 mod bench_datasets;
 mod browser;
+mod fuzz;
 mod native;
 mod process;
 mod python;
@@ -54,6 +56,8 @@ enum Task {
     BenchNative,
     /// Dataset benchmarks on the native server: ingest, scan, page latency at 1M records, rg.log.
     BenchDatasets,
+    /// Run one fuzz target of fuzz/ (handle, users_yaml, bulk_records) for SECONDS (nightly).
+    Fuzz { target: String, seconds: u64 },
 }
 
 fn main() {
@@ -71,6 +75,7 @@ fn main() {
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
         Task::BenchDatasets => bench_datasets::run_all(),
+        Task::Fuzz { target, seconds } => fuzz::run_target(&target, seconds),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");
