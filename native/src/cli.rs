@@ -49,6 +49,14 @@ pub enum Command {
     /// User tasks
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print the shell completion script for bash, zsh or fish on stdout
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh or fish
+    pub shell: String,
 }
 
 #[derive(Args, Debug)]
@@ -193,8 +201,13 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // Reads no settings: it works before any home directory exists, whatever the environment.
+    let command = match cli.command {
+        Command::Completions(args) => return completions(&args.shell),
+        command => command,
+    };
     let settings = Settings::load(cli.home, cli.database_url, &ProcessEnvironment)?;
-    match cli.command {
+    match command {
         Command::Serve(args) => serve(settings, args),
         Command::Database(DatabaseCommand::Migrate) => {
             let _log = init_logging("warn");
@@ -203,6 +216,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             tasks::print_migrations(&applied, store.schema_version()?);
             Ok(())
         }
+        Command::Completions(args) => completions(&args.shell),
         Command::Users(command) => {
             let _log = init_logging("warn");
             let engine = open_engine(&settings)?.0;
@@ -218,6 +232,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
             })
         }
     }
+}
+
+/// `workgate completions SHELL`: the script, generated from the same command line as the help.
+fn completions(shell: &str) -> Result<(), Failure> {
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        other => {
+            return Err(Failure(format!(
+                "unknown shell {other:?}: completions are for bash, zsh or fish"
+            )));
+        }
+    };
+    clap_complete::generate(shell, &mut command(), "workgate", &mut std::io::stdout());
+    Ok(())
 }
 
 /// Opens the database (applying pending migrations) and builds the engine.
