@@ -4,7 +4,8 @@
 //!
 //! The build has no sanitizer (core is safe Rust; AddressSanitizer would cost throughput and
 //! find nothing the type system does not) but debug assertions and overflow checks on. The
-//! corpus grows in `fuzz/corpus/TARGET` (ignored by git) from the seeds in `fuzz/seeds/TARGET`;
+//! corpus grows in `fuzz/corpus/TARGET` (ignored by git) from the seeds in `fuzz/seeds/TARGET`
+//! where there are some;
 //! a crashing input is written to `fuzz/artifacts/TARGET/` (cargo-fuzz's choice) and can be replayed with
 //! `cd fuzz && cargo +nightly fuzz run -s none -a TARGET artifacts/TARGET/crash-…`.
 
@@ -42,9 +43,12 @@ pub fn run_target(target: &str, seconds: u64) -> Result<()> {
             "--debug-assertions",
         ])
         .arg(target)
-        .arg(format!("corpus/{target}"))
-        .arg(format!("seeds/{target}"))
-        .arg("--")
+        .arg(format!("corpus/{target}"));
+    // Seeds, where a target has them (the structured input of `handle` needs none).
+    if fuzz.join("seeds").join(target).is_dir() {
+        cmd.arg(format!("seeds/{target}"));
+    }
+    cmd.arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-print_final_stats=1")
         .stderr(Stdio::piped());
