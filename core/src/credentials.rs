@@ -232,14 +232,30 @@ pub fn is_supported_password_hash(hash: &str) -> bool {
                 .get(4..6)
                 .and_then(|c| c.parse::<u32>().ok())
                 .is_some_and(|c| (4..=16).contains(&c));
-        // `verify` parses the hash first and fails on a malformed one; a mismatch is `Ok(false)`.
-        return cost_ok && bcrypt::verify("", hash).is_ok();
+        return cost_ok && is_well_formed_bcrypt(hash);
     }
     PasswordHash::new(hash).is_ok_and(|h| {
         h.algorithm.as_str().starts_with("argon2")
             && Params::try_from(&h)
                 .is_ok_and(|p| p.m_cost() <= 262_144 && p.t_cost() <= 16 && p.p_cost() <= 16)
     })
+}
+
+/// Whether `bcrypt::verify` would parse `hash` (so a login can check it), decided without
+/// hashing: verifying once at the hash's own cost took up to seconds per imported user (cost 16),
+/// making an import of a large `.users.yml` take hours.
+fn is_well_formed_bcrypt(hash: &str) -> bool {
+    use std::str::FromStr;
+    if bcrypt::HashParts::from_str(hash).is_err() {
+        return false;
+    }
+    // `from_str` checked there are three `$`-separated parts and the last is 53 bytes long.
+    let Some(body) = hash.split('$').filter(|s| !s.is_empty()).nth(2) else {
+        return false;
+    };
+    let (salt, digest) = body.split_at(22);
+    bcrypt::BASE_64.decode(salt).is_ok_and(|s| s.len() == 16)
+        && bcrypt::BASE_64.decode(digest).is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +416,44 @@ mod tests {
         assert!(!is_supported_password_hash(&too_costly));
         assert!(!is_supported_password_hash("plain"));
         assert!(!verify_password("x", "plain", CHEAP).matches);
+    }
+
+    /// An import accepts exactly the bcrypt hashes a login can verify, without hashing (found by
+    /// `cargo xtask fuzz users_yaml`: each cost-16 entry took seconds to check).
+    #[test]
+    fn bcrypt_imports_are_checked_as_verify_parses_them() {
+        let good = bcrypt::hash_with_salt("1234", 4, [5; 16])
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB);
+        let body = &good[7..];
+        let mut cases = vec![
+            good.clone(),
+            format!("$2b$$04${body}"),
+            format!("$2b$04${body}$"),
+            format!("$2b$04${}", &body[1..]),
+            format!("$2b$04${body}x"),
+            // A salt whose last character carries bits past 16 bytes.
+            format!("$2b$04${}z{}", &body[..21], &body[22..]),
+            format!("$2b$04${}!{}", &body[..30], &body[31..]),
+            format!("$2b$04${}é{}", &body[..20], &body[22..]),
+        ];
+        for i in [0, 21, 22, 52] {
+            let mut bytes = body.as_bytes().to_vec();
+            bytes[i] = b'*';
+            cases.push(format!("$2b$04${}", String::from_utf8(bytes).unwrap()));
+        }
+        for case in &cases {
+            assert_eq!(
+                is_well_formed_bcrypt(case),
+                bcrypt::verify("", case).is_ok(),
+                "{case}"
+            );
+        }
+        assert!(is_supported_password_hash(&good));
+        // Well formed at the highest accepted cost: accepted (checking it must not hash it).
+        assert!(is_supported_password_hash(
+            &good.replacen("$04$", "$16$", 1)
+        ));
     }
 
     #[test]

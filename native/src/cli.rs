@@ -57,6 +57,14 @@ pub enum Command {
     /// User tasks
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print the shell completion script for bash, zsh or fish on stdout
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh or fish
+    pub shell: String,
 }
 
 #[derive(Args, Debug)]
@@ -251,11 +259,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // Reads no settings: it works before any home directory exists, whatever the environment.
+    let command = match cli.command {
+        Command::Completions(args) => return completions(&args.shell),
+        command => command,
+    };
     let mut settings = Settings::load(cli.home, cli.database_url, &ProcessEnvironment)?;
     if let Some(n) = cli.database_pool_size {
         settings.pool_size = usize::from(n);
     }
-    match cli.command {
+    match command {
         Command::Serve(args) => serve(settings, args),
         Command::Database(DatabaseCommand::Migrate) => {
             let _log = init_logging("warn", LogFormat::Text);
@@ -275,6 +288,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Completions(args) => completions(&args.shell),
         Command::Users(command) => {
             let _log = init_logging("warn", LogFormat::Text);
             current_thread()?.block_on(async {
@@ -302,6 +316,23 @@ fn printable(step: crate::postgres::Applied) -> crate::schema::Applied {
         to: u32::try_from(step.to).unwrap_or(0),
         description: step.description,
     }
+}
+
+/// `workgate completions SHELL`: the script, generated from the same command line as the help.
+fn completions(shell: &str) -> Result<(), Failure> {
+    use clap_complete::Shell;
+    let shell = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        other => {
+            return Err(Failure(format!(
+                "unknown shell {other:?}: completions are for bash, zsh or fish"
+            )));
+        }
+    };
+    clap_complete::generate(shell, &mut command(), "workgate", &mut std::io::stdout());
+    Ok(())
 }
 
 /// Opens the database (applying pending migrations) and builds the engine.

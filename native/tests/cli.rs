@@ -582,3 +582,87 @@ fn invalid_settings_fail_with_one_line() {
         assert_one_line_failure(&common::Outcome::from(out), needle);
     }
 }
+
+// ----- completions -----
+
+/// The script for `shell`: exit 0, nothing on stderr, no home directory touched, and every
+/// command and global flag named in it.
+fn completion_script(shell: &str) -> String {
+    let home = Home::new();
+    let out = home.run(&["completions", shell]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert!(!home.db().exists(), "completions opened the database");
+    for needle in [
+        "serve",
+        "database",
+        "users",
+        "create-default",
+        "database-url",
+    ] {
+        assert!(out.stdout.contains(needle), "{shell} script lacks {needle}");
+    }
+    out.stdout
+}
+
+/// Whether `program` can be run here (zsh and fish are optional on a test machine).
+fn runs(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `prelude`, loads `script` into `shell`, then runs `check`; true when that exits 0.
+fn loads_in(shell: &str, prelude: &str, script: &str, check: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("workgate-completion");
+    std::fs::write(&file, script).unwrap();
+    let source = format!("{prelude} source {} && {check}", file.display());
+    std::process::Command::new(shell)
+        .args(["-c", &source])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn completions_for_bash_register_a_completion_for_workgate() {
+    let script = completion_script("bash");
+    assert!(script.contains("complete -F _workgate"), "{script}");
+    assert!(loads_in("bash", "", &script, "complete -p workgate"));
+}
+
+#[test]
+fn completions_for_zsh_are_a_compdef_script() {
+    let script = completion_script("zsh");
+    assert!(script.starts_with("#compdef workgate"), "{script}");
+    if runs("zsh") {
+        assert!(loads_in(
+            "zsh",
+            "autoload -U compinit && compinit -u &&",
+            &script,
+            "(( $+_comps[workgate] ))"
+        ));
+    }
+}
+
+#[test]
+fn completions_for_fish_complete_the_workgate_command() {
+    let script = completion_script("fish");
+    assert!(script.contains("complete -c workgate"), "{script}");
+    if runs("fish") {
+        assert!(loads_in(
+            "fish",
+            "",
+            &script,
+            "complete -C 'workgate ser' | string match -q 'serve*'"
+        ));
+    }
+}
+
+#[test]
+fn completions_for_an_unknown_shell_are_one_line_and_exit_1() {
+    let out = Home::new().run(&["completions", "tcsh"]);
+    assert_one_line_failure(&out, "bash, zsh or fish");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}

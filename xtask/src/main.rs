@@ -8,10 +8,12 @@
 //! - `cargo xtask bench-native`: load-generator benchmarks of the native server.
 //! - `cargo xtask test-postgres`: the PostgreSQL step of `test` alone (own throwaway cluster).
 //! - `cargo xtask setup`: installs the tools the above need (idempotent).
+//! - `cargo xtask fuzz TARGET SECONDS`: one fuzz target of `fuzz/` (nightly; not in `test`).
 
 mod bench_datasets;
 mod browser;
 mod freshness;
+mod fuzz;
 mod native;
 mod postgres;
 mod process;
@@ -70,6 +72,8 @@ enum Task {
     BenchDatasets,
     /// The Worker's CPU time for one 500-record bulk under local workerd, against `_info`.
     BenchWorkerBulk,
+    /// Run one fuzz target of fuzz/ (handle, users_yaml, bulk_records) for SECONDS (nightly).
+    Fuzz { target: String, seconds: u64 },
 }
 
 fn main() {
@@ -95,6 +99,7 @@ fn main() {
         Task::BenchNative => native::bench(),
         Task::BenchDatasets => bench_datasets::run_all(),
         Task::BenchWorkerBulk => bench_datasets::worker_bulk_cpu(),
+        Task::Fuzz { target, seconds } => fuzz::run_target(&target, seconds),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");

@@ -1,0 +1,114 @@
+//! The bulk-records parser and rules (`records::read_bulk` then `records::apply_bulk`, for each
+//! task): any JSON body is read into records or refused with 422 items whose `loc` starts
+//! `["body", ...]`, never a panic; an accepted bulk applied to an empty dataset writes each id
+//! once, counts them, stamps them, keeps the dataset limits, and survives the stores' JSON round
+//! trip; logging the same bulk again (Argilla's re-log) is accepted, adds no record, and stores
+//! the same documents.
+//!
+//! Input: byte 0 picks the task, byte 1 whether the dataset has a label schema, the rest is the
+//! body's JSON text.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Map, Value, json};
+use workgate_core::Timestamp;
+use workgate_core::dataset::{Dataset, Record, RecordFacts, Task};
+use workgate_core::records::{self, METADATA_KEYS_LIMIT, VECTOR_NAMES_LIMIT};
+
+fn dataset(task: Task, schema: bool) -> Dataset {
+    let at = Timestamp::from_micros(1_700_000_000_000_000);
+    Dataset {
+        workspace: "argilla".into(),
+        name: "ds".into(),
+        task,
+        tags: Map::new(),
+        metadata: Map::new(),
+        created_by: Some("argilla".into()),
+        created_at: at,
+        last_updated: at,
+        closed: false,
+        settings: schema.then(|| {
+            json!({"label_schema": {"labels": [
+                {"id": "positive", "name": "positive"},
+                {"id": "negative", "name": "negative"},
+                {"id": "PER", "name": "PER"},
+            ]}})
+        }),
+        facts: RecordFacts::default(),
+    }
+}
+
+fn without_stamp(doc: &Map<String, Value>) -> Map<String, Value> {
+    let mut doc = doc.clone();
+    doc.remove("last_updated");
+    doc
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [task, schema, text @ ..] = data else {
+        return;
+    };
+    let task = Task::ALL[usize::from(*task) % Task::ALL.len()];
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(text) else {
+        return;
+    };
+    let mut counter = 0u64;
+    let mut new_id = || {
+        counter += 1;
+        format!("00000000-0000-4000-8000-{counter:012}")
+    };
+    let bulk = match records::read_bulk(task, &body, &mut new_id) {
+        Ok(bulk) => bulk,
+        Err(errors) => {
+            assert!(!errors.is_empty(), "refused without a reason");
+            for error in &errors {
+                assert_eq!(error.loc.first(), Some(&json!("body")), "{error:?}");
+            }
+            return;
+        }
+    };
+
+    let mut ds = dataset(task, schema & 1 == 1);
+    let first = Timestamp::from_micros(1_700_000_001_000_000);
+    let none = vec![None; bulk.records.len()];
+    let Ok(written) = records::apply_bulk(&mut ds, &none, &bulk, first) else {
+        return;
+    };
+    let mut ids: Vec<&str> = written.iter().map(|r| r.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), written.len(), "an id written twice");
+    assert_eq!(ds.facts.records, written.len() as u64);
+    assert!(written.len() <= bulk.records.len());
+    assert!(ds.facts.metadata_keys.len() <= METADATA_KEYS_LIMIT);
+    assert!(ds.facts.vector_names.len() <= VECTOR_NAMES_LIMIT);
+    for record in &written {
+        assert_eq!(record.doc["last_updated"], first.to_iso());
+        let stored = serde_json::to_vec(&record.doc).expect("a document serialises");
+        let read: Map<String, Value> = serde_json::from_slice(&stored).expect("and reads back");
+        assert_eq!(read, record.doc, "the JSON round trip changed a record");
+    }
+
+    // The re-log: the same bulk again, over what was stored.
+    let stored: Vec<Option<Record>> = bulk
+        .records
+        .iter()
+        .map(|incoming| written.iter().find(|r| r.id == incoming.id).cloned())
+        .collect();
+    let facts = ds.facts.clone();
+    let again = Timestamp::from_micros(1_700_000_002_000_000);
+    let relogged = records::apply_bulk(&mut ds, &stored, &bulk, again)
+        .unwrap_or_else(|refusal| panic!("a re-log of an accepted bulk is refused: {refusal:?}"));
+    assert_eq!(ds.facts.records, facts.records, "a re-log added records");
+    assert_eq!(relogged.len(), written.len());
+    for (before, after) in written.iter().zip(&relogged) {
+        assert_eq!(before.id, after.id);
+        assert_eq!(
+            without_stamp(&before.doc),
+            without_stamp(&after.doc),
+            "a re-log changed record {}",
+            before.id
+        );
+    }
+});
