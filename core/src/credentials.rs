@@ -235,7 +235,13 @@ pub fn is_supported_password_hash(hash: &str) -> bool {
         return cost_ok && is_well_formed_bcrypt(hash);
     }
     PasswordHash::new(hash).is_ok_and(|h| {
+        // Bounded before argon2 reads them: its `Params::new` multiplies `p` by 8 unchecked
+        // (an overflow panic in debug builds; found by fuzzing users_yaml).
+        let within = |name: &str, max: u32| h.params.get_decimal(name).is_none_or(|v| v <= max);
         h.algorithm.as_str().starts_with("argon2")
+            && within("m", 262_144)
+            && within("t", 16)
+            && within("p", 16)
             && Params::try_from(&h)
                 .is_ok_and(|p| p.m_cost() <= 262_144 && p.t_cost() <= 16 && p.p_cost() <= 16)
     })
@@ -416,6 +422,21 @@ mod tests {
         assert!(!is_supported_password_hash(&too_costly));
         assert!(!is_supported_password_hash("plain"));
         assert!(!verify_password("x", "plain", CHEAP).matches);
+    }
+
+    /// An Argon2 hash whose lanes would overflow argon2's own check is refused, not a panic.
+    #[test]
+    fn argon2_imports_with_huge_parameters_are_refused() {
+        for hash in [
+            "$argon2id$v=19$m=64,t=1,p=1555555555$c2FsdHNhbHRzYWx0$3Y6Yy0p1vH3l7X5qf6l3Xw",
+            "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHRzYWx0$3Y6Yy0p1vH3l7X5qf6l3Xw",
+            "$argon2id$v=19$m=64,t=4294967295,p=1$c2FsdHNhbHRzYWx0$3Y6Yy0p1vH3l7X5qf6l3Xw",
+        ] {
+            assert!(!is_supported_password_hash(hash), "{hash}");
+        }
+        assert!(is_supported_password_hash(
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$3Y6Yy0p1vH3l7X5qf6l3Xw"
+        ));
     }
 
     /// An import accepts exactly the bcrypt hashes a login can verify, without hashing (found by

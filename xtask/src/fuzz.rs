@@ -71,7 +71,7 @@ pub fn run_target(target: &str, seconds: u64) -> Result<()> {
     let executions = executions.map_or("an unknown number of".into(), |n| n.to_string());
     match crash {
         Some(path) => {
-            bail!("fuzz {target}: crashed after {executions} executions; input in fuzz/{path}")
+            bail!("fuzz {target}: crashed after {executions} executions; input in {path}")
         }
         None if !status.success() => bail!("fuzz {target}: cargo fuzz failed with {status}"),
         None => {
