@@ -91,6 +91,26 @@ impl Response {
         }
     }
 
+    /// An HTML page, under [`CONTENT_SECURITY_POLICY`].
+    pub fn html(status: u16, page: &str) -> Self {
+        Response {
+            status,
+            headers: vec![
+                (
+                    "content-type".to_string(),
+                    "text/html; charset=utf-8".to_string(),
+                ),
+                ("x-content-type-options".to_string(), "nosniff".to_string()),
+                (
+                    "content-security-policy".to_string(),
+                    CONTENT_SECURITY_POLICY.to_string(),
+                ),
+                ("referrer-policy".to_string(), "no-referrer".to_string()),
+            ],
+            body: page.as_bytes().to_vec(),
+        }
+    }
+
     pub fn header_value(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -103,6 +123,13 @@ impl Response {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
 }
+
+/// The policy of every HTML page workgate serves (the web app's, and the API reference at
+/// `/api/docs`): the page's own scripts, styles and WebAssembly, nothing inline, no other origin.
+/// The Worker's static assets send the same from `www/_headers` (a native test compares them).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'";
 
 /// The headers of every JSON answer: its type, and no content sniffing.
 pub fn json_headers() -> Vec<(String, String)> {

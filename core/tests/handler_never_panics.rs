@@ -521,6 +521,13 @@ fn check(request: &Request, response: &Response) -> Result<(), String> {
     if !request.path.starts_with("/api") {
         return Ok(());
     }
+    if request.path.trim_end_matches('/') == "/api/docs" && status == 200 {
+        // The API reference is the one HTML page under /api.
+        return match response.header_value("content-type") {
+            Some("text/html; charset=utf-8") => Ok(()),
+            other => Err(format!("/api/docs: content-type {other:?}")),
+        };
+    }
     let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
         format!(
             "status {status}: body is not JSON ({e}): {:?}",

@@ -19,10 +19,8 @@ use rust_embed::RustEmbed;
 #[allow_missing = true]
 struct WebAppFiles;
 
-/// The policy sent with every HTML page.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-     base-uri 'none'; frame-ancestors 'none'";
+/// The policy sent with every HTML page (core's, which the API reference page carries too).
+pub use workgate_core::http::CONTENT_SECURITY_POLICY;
 
 /// The Content-Type for a file name.
 pub fn content_type(path: &str) -> &'static str {

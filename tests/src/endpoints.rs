@@ -18,6 +18,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("POST", "/api/security/token"),
     endpoint("GET", "/api/_info"),
     endpoint("GET", "/api/_status"),
+    endpoint("GET", "/api/docs"),
     endpoint("GET", "/api/me"),
     endpoint("GET", "/api/v1/me/workspaces"),
     endpoint("GET", "/api/users"),

@@ -38,6 +38,44 @@ fn status_reports_the_version_and_the_store_without_authentication() {
     }
 }
 
+#[test]
+fn the_api_reference_is_a_page_of_this_origin_under_the_strict_policy() {
+    // README "Operating workgate": Swagger UI, vendored, over this description; no credentials.
+    let answer = t().get("/api/docs").send();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = answer.header("content-security-policy").unwrap_or_default();
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{directive:?} missing from {csp:?}"
+        );
+    }
+    let page = answer.text();
+    for file in [
+        "/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/vendor/swagger-ui/swagger-ui.css",
+        "/js/api-docs.js",
+    ] {
+        assert!(
+            page.contains(&format!("\"{file}\"")),
+            "{file} not loaded: {page}"
+        );
+    }
+    assert!(!page.contains("<script>"), "inline script: {page}");
+    assert!(!page.contains("style="), "inline style: {page}");
+    assert!(!page.contains("//"), "another origin named: {page}");
+}
+
 fn spec() -> Value {
     let answer = t().get("/api/docs/spec.json").key(DEFAULT_ADMIN_KEY).send();
     answer.expect(200).clone()

@@ -139,6 +139,34 @@ test("the page loads under the strict CSP and shows the sign-in form", async () 
   noProblems();
 });
 
+test("the API reference at /api/docs renders every operation from this origin only, and tries one out", async () => {
+  const docs = await context.newPage();
+  const seen = []; // console errors (CSP violations among them), page errors, other origins
+  docs.on("console", (m) => { if (m.type() === "error") seen.push(`console error: ${m.text()}`); });
+  docs.on("pageerror", (e) => seen.push(`page error: ${e.message}`));
+  docs.on("response", (r) => { if (r.status() >= 400) seen.push(`${r.status()} for ${r.url()}`); });
+  docs.on("request", (r) => { if (new URL(r.url()).origin !== new URL(BASE).origin && !r.url().startsWith("data:")) seen.push(`request to ${r.url()}`); });
+  try {
+    const response = await docs.goto(`${BASE}/api/docs`);
+    assert.equal(response?.status(), 200);
+    assert.match(response?.headers()["content-security-policy"] ?? "", /script-src 'self' 'wasm-unsafe-eval'; style-src 'self'/);
+    await docs.locator(".opblock").first().waitFor();
+    const spec = await (await fetch(`${BASE}/api/docs/spec.json`)).json();
+    const operations = Object.values(spec.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+    assert.equal(await docs.locator(".opblock").count(), operations, "one block per operation of the description");
+    // Try `GET /api/_info` out from the page: it answers with the Argilla API level.
+    const info = docs.locator(".opblock", { has: docs.locator('[data-path="/api/_info"]') });
+    await info.locator(".opblock-summary").click();
+    await info.locator(".try-out__btn").click();
+    await info.locator(".execute").click();
+    await info.locator(".live-responses-table .response-col_description").getByText('"1.8.0"').waitFor();
+    if (SCREENS) await docs.screenshot({ path: join(SCREENS, "00-api-reference.png"), fullPage: false });
+  } finally {
+    await docs.close();
+  }
+  assert.deepEqual(seen, [], "no console or page errors, no request to another origin");
+});
+
 test("the default admin signs in and is warned about its default password and key, as the server says", async () => {
   const asked = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/me/credentials");
   await signIn("argilla", "1234");

@@ -12,7 +12,7 @@ const www = fileURLToPath(new URL("..", import.meta.url));
 function files(dir, ext) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === "pkg" || name === "e2e" ? [] : files(path, ext);
+    if (statSync(path).isDirectory()) return name === "pkg" || name === "e2e" || name === "vendor" ? [] : files(path, ext);
     return path.endsWith(ext) ? [path] : [];
   });
 }

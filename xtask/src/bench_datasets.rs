@@ -274,7 +274,12 @@ print(time.perf_counter() - t, inside[0])
     }
 }
 
-pub fn run_all() -> Result<()> {
+pub fn run_all(parts: &[String]) -> Result<()> {
+    const PARTS: [&str; 3] = ["ingest", "page", "rg-log"];
+    if let Some(unknown) = parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
+        bail!("unknown part {unknown:?}: one of {}", PARTS.join(", "));
+    }
+    let runs = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     let scratch = repo_root().join("target/xtask-bench-datasets");
     let _ = std::fs::remove_dir_all(&scratch);
     let server = native::spawn(&scratch.join("home"))?;
@@ -282,38 +287,44 @@ pub fn run_all() -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("dataset benchmarks, release build on SQLite, {cores} cores, HTTP/1.1 keep-alive");
 
-    let secs = ingest(&url, "ingest", INGEST_RECORDS, INGEST_CLIENTS)?;
-    println!(
-        "ingest: {INGEST_RECORDS} TextClassification records in bulks of {BULK} from \
+    if runs("ingest") {
+        let secs = ingest(&url, "ingest", INGEST_RECORDS, INGEST_CLIENTS)?;
+        println!(
+            "ingest: {INGEST_RECORDS} TextClassification records in bulks of {BULK} from \
          {INGEST_CLIENTS} connections: {secs:.2} s = {:.0} records/s (goal >= 50,000)",
-        INGEST_RECORDS as f64 / secs
-    );
-    let (n, secs) = scan_all(&url, "ingest")?;
-    println!(
-        "scan: {n} records in pages of 1000 with the client's fields: {secs:.2} s = {:.0} \
+            INGEST_RECORDS as f64 / secs
+        );
+        let (n, secs) = scan_all(&url, "ingest")?;
+        println!(
+            "scan: {n} records in pages of 1000 with the client's fields: {secs:.2} s = {:.0} \
          records/s (goal >= 200,000)",
-        n as f64 / secs
-    );
+            n as f64 / secs
+        );
+    }
 
-    ingest(&url, "small", 10_000, INGEST_CLIENTS)?;
-    let t = Instant::now();
-    ingest(&url, "large", 1_000_000, INGEST_CLIENTS)?;
-    println!("(1M records logged in {:.1} s)", t.elapsed().as_secs_f64());
-    let small = middle_page_ms(&url, "small", 10_000)?;
-    let large = middle_page_ms(&url, "large", 1_000_000)?;
-    println!(
-        "one scan page of 1000 from the middle: {small:.2} ms at 10k records, {large:.2} ms at \
+    if runs("page") {
+        ingest(&url, "small", 10_000, INGEST_CLIENTS)?;
+        let t = Instant::now();
+        ingest(&url, "large", 1_000_000, INGEST_CLIENTS)?;
+        println!("(1M records logged in {:.1} s)", t.elapsed().as_secs_f64());
+        let small = middle_page_ms(&url, "small", 10_000)?;
+        let large = middle_page_ms(&url, "large", 1_000_000)?;
+        println!(
+            "one scan page of 1000 from the middle: {small:.2} ms at 10k records, {large:.2} ms at \
          1M records: {:.2}x (goal <= 1.5x)",
-        large / small
-    );
+            large / small
+        );
+    }
 
-    match rg_log_share(&url) {
-        Ok((wall, inside)) => println!(
-            "rg.log of 10k records (client 1.8, batch_size 500): {wall:.2} s wall, {inside:.2} s \
+    if runs("rg-log") {
+        match rg_log_share(&url) {
+            Ok((wall, inside)) => println!(
+                "rg.log of 10k records (client 1.8, batch_size 500): {wall:.2} s wall, {inside:.2} s \
              inside httpx send = {:.0}% waiting for the server (goal < 20%)",
-            100.0 * inside / wall
-        ),
-        Err(e) => println!("rg.log benchmark not run: {e}"),
+                100.0 * inside / wall
+            ),
+            Err(e) => println!("rg.log benchmark not run: {e}"),
+        }
     }
     drop(server);
     let _ = std::fs::remove_dir_all(Path::new(&scratch));

@@ -80,7 +80,30 @@ pub fn build() -> Result<()> {
         let entry = entry?;
         copy(&entry.path(), &www_pkg.join(entry.file_name()))?;
     }
+    vendor_swagger_ui(&root)?;
     report_size(&pkg.join(format!("web/{WASM_NAME}_bg.wasm")))
+}
+
+/// The files of Swagger UI (npm's `swagger-ui-dist`, pinned in package-lock.json) that the API
+/// reference at `/api/docs` loads, copied into `www/vendor/swagger-ui/` (ignored by git), so every
+/// host serves them as web-app files and the page makes no third-party request.
+fn vendor_swagger_ui(root: &Path) -> Result<()> {
+    let dist = root.join("node_modules/swagger-ui-dist");
+    if !dist.is_dir() {
+        bail!("node_modules/swagger-ui-dist is missing: run `cargo xtask setup`");
+    }
+    let vendor = root.join("www/vendor/swagger-ui");
+    let _ = std::fs::remove_dir_all(&vendor);
+    std::fs::create_dir_all(&vendor)?;
+    for file in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "LICENSE",
+        "NOTICE",
+    ] {
+        copy(&dist.join(file), &vendor.join(file))?;
+    }
+    Ok(())
 }
 
 /// Runs the package's parity tests under `node --test`, then type-checks the web app against

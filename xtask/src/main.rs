@@ -69,7 +69,10 @@ enum Task {
     /// Benchmark the native server with a load generator.
     BenchNative,
     /// Dataset benchmarks on the native server: ingest, scan, page latency at 1M records, rg.log.
-    BenchDatasets,
+    BenchDatasets {
+        /// Only these parts (`ingest` (with the scan), `page`, `rg-log`); all when none given.
+        parts: Vec<String>,
+    },
     /// The Worker's CPU time for one 500-record bulk under local workerd, against `_info`.
     BenchWorkerBulk,
     /// Run one fuzz target of fuzz/ (handle, users_yaml, bulk_records) for SECONDS (nightly).
@@ -97,7 +100,7 @@ fn main() {
         }
         Task::BuildWeb => browser::build(),
         Task::BenchNative => native::bench(),
-        Task::BenchDatasets => bench_datasets::run_all(),
+        Task::BenchDatasets { parts } => bench_datasets::run_all(&parts),
         Task::BenchWorkerBulk => bench_datasets::worker_bulk_cpu(),
         Task::Fuzz { target, seconds } => fuzz::run_target(&target, seconds),
     };

@@ -129,6 +129,8 @@ pub enum Answer {
     ListOf(&'static str),
     /// Any JSON object (the OpenAPI description itself).
     AnyObject,
+    /// An HTML page (the API reference).
+    Html,
 }
 
 /// The largest request body an endpoint reads unless it says otherwise (1 MiB); larger ones

@@ -103,18 +103,30 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
         Some(Body::Json(name)) => op = op.request_body(Some(body("application/json", name))),
         None => {}
     }
-    let ok = match endpoint.answer {
-        Answer::Schema(name) => json_ref(name),
-        Answer::ListOf(name) => Content::new(Some(
-            utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name(name)),
-        )),
-        Answer::AnyObject => Content::new(Some(utoipa::openapi::ObjectBuilder::new())),
+    let (ok_type, ok) = match endpoint.answer {
+        Answer::Html => (
+            "text/html",
+            Content::new(Some(utoipa::openapi::ObjectBuilder::new().schema_type(
+                utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::Type::String),
+            ))),
+        ),
+        Answer::Schema(name) => ("application/json", json_ref(name)),
+        Answer::ListOf(name) => (
+            "application/json",
+            Content::new(Some(
+                utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name(name)),
+            )),
+        ),
+        Answer::AnyObject => (
+            "application/json",
+            Content::new(Some(utoipa::openapi::ObjectBuilder::new())),
+        ),
     };
     op = op.response(
         "200",
         ResponseBuilder::new()
             .description("Success")
-            .content("application/json", ok)
+            .content(ok_type, ok)
             .build(),
     );
     let mut statuses: Vec<u16> = endpoint.errors.to_vec();

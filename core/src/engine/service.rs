@@ -1,5 +1,5 @@
-//! The service endpoints: `/api/_info`, `/api/_status` and the OpenAPI description. None needs
-//! credentials.
+//! The service endpoints: `/api/_info`, `/api/_status`, the OpenAPI description and the
+//! interactive API reference rendered from it. None needs credentials.
 
 use super::error::ApiResult;
 use super::{Engine, ok, openapi, schema};
@@ -30,14 +30,24 @@ impl Engine {
             &serde_json::to_value(openapi::spec()).unwrap_or_default(),
         ))
     }
+
+    /// The API reference: Swagger UI (npm's `swagger-ui-dist`, vendored into the web app's
+    /// `vendor/` by `cargo xtask build-web`) over [`OPEN_API`]'s description, loaded from this
+    /// origin only; the page itself is a constant with nothing inline, so the web app's strict
+    /// policy holds.
+    pub(crate) async fn api_reference(&self) -> ApiResult<Response> {
+        Ok(Response::html(200, API_REFERENCE_PAGE))
+    }
 }
+
+const API_REFERENCE_PAGE: &str = include_str!("api_reference.html");
 // ---------------------------------------------------------------------------------------------
 // The service endpoints, declared once (see `endpoint`).
 
 use super::endpoint::{Answer, Endpoint, Handler};
 
 /// Every endpoint of this module, in the order the OpenAPI description lists them.
-pub(super) const ENDPOINTS: &[Endpoint] = &[INFO, STATUS, OPEN_API];
+pub(super) const ENDPOINTS: &[Endpoint] = &[INFO, STATUS, OPEN_API, API_REFERENCE];
 
 pub(super) const INFO: Endpoint = Endpoint::new(
     "GET",
@@ -61,4 +71,12 @@ pub(super) const OPEN_API: Endpoint = Endpoint::new(
     "This OpenAPI description",
     Handler::Public(|e, _| Box::pin(e.openapi())),
     Answer::AnyObject,
+);
+
+pub(super) const API_REFERENCE: Endpoint = Endpoint::new(
+    "GET",
+    "/api/docs",
+    "This API reference, interactive (Swagger UI over the OpenAPI description)",
+    Handler::Public(|e, _| Box::pin(e.api_reference())),
+    Answer::Html,
 );
