@@ -73,8 +73,9 @@ fn parameter(
 }
 
 /// The operation of one endpoint.
-fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
+fn operation(tag: &str, endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new()
+        .tag(tag)
         .summary(Some(endpoint.summary))
         .operation_id(Some(format!(
             "{}_{}",
@@ -158,11 +159,13 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
 /// Builds the description.
 pub fn spec() -> OpenApi {
     let mut paths = PathsBuilder::new();
-    for endpoint in routes::endpoints() {
-        paths = paths.path(
-            endpoint.path,
-            PathItem::new(method(endpoint.method), operation(endpoint)),
-        );
+    for (tag, endpoints) in routes::MODULES {
+        for endpoint in *endpoints {
+            paths = paths.path(
+                endpoint.path,
+                PathItem::new(method(endpoint.method), operation(tag, endpoint)),
+            );
+        }
     }
 
     let components = ComponentsBuilder::new()

@@ -5,18 +5,19 @@
 use super::endpoint::{DEFAULT_BODY_LIMIT, Endpoint};
 use super::{auth, datasets, service, users, workspaces};
 
-/// The whole API (API.md sections 3, 5 and 9), module by module.
-pub const MODULES: &[&[Endpoint]] = &[
-    service::ENDPOINTS,
-    auth::ENDPOINTS,
-    users::ENDPOINTS,
-    workspaces::ENDPOINTS,
-    datasets::ENDPOINTS,
+/// The whole API (API.md sections 3, 5 and 9), module by module, each with the tag that groups
+/// its operations in the OpenAPI description.
+pub const MODULES: &[(&str, &[Endpoint])] = &[
+    ("service", service::ENDPOINTS),
+    ("security", auth::ENDPOINTS),
+    ("users", users::ENDPOINTS),
+    ("workspaces", workspaces::ENDPOINTS),
+    ("datasets", datasets::ENDPOINTS),
 ];
 
 /// Every endpoint, in the order of [`MODULES`].
 pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
-    MODULES.iter().flat_map(|m| m.iter())
+    MODULES.iter().flat_map(|(_, m)| m.iter())
 }
 
 /// A path's parameters: (name in the template, raw value).
