@@ -116,6 +116,21 @@ pub struct MemoryStore {
     state: Mutex<State>,
 }
 
+/// A copy of everything stored, independent from then on: a world set up once (the fuzz
+/// targets' bootstrapped engine) and then used afresh many times.
+impl Clone for MemoryStore {
+    fn clone(&self) -> Self {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        MemoryStore {
+            state: Mutex::new(state),
+        }
+    }
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
@@ -123,7 +138,12 @@ impl MemoryStore {
 
     /// A fresh memory store as every part of a [`Stores`], datasets included.
     pub fn stores() -> Stores {
-        let store = std::sync::Arc::new(MemoryStore::new());
+        MemoryStore::new().into_stores()
+    }
+
+    /// This store as every part of a [`Stores`], datasets included.
+    pub fn into_stores(self) -> Stores {
+        let store = std::sync::Arc::new(self);
         Stores::all_in(store.clone()).with_datasets(store)
     }
 

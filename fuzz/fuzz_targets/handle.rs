@@ -11,12 +11,15 @@
 
 #![no_main]
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
-use workgate_core::engine::endpoint::Endpoint;
 use workgate_core::engine::routes;
-use workgate_core::{Engine, MemoryStore, Request, Response};
+use workgate_core::{Engine, MemoryStore, Request, Response, Stores};
 use workgate_fuzz::common::{ADMIN_KEY, cheap_config};
 use workgate_fuzz::{FuzzPlatform, block_on};
 
@@ -149,67 +152,46 @@ struct World {
     ann_key: String,
 }
 
+/// A world as set up, before any step: its store, its platform's state and its names. Setting one
+/// up (bootstrap, an annotator, a dataset) costs several requests, so each of the eight kinds is
+/// set up once per process and every input starts from a copy.
+#[derive(Clone)]
+struct Template {
+    store: MemoryStore,
+    platform: FuzzPlatform,
+    known: Vec<String>,
+    ann_key: String,
+}
+
+thread_local! {
+    static TEMPLATES: RefCell<HashMap<(Option<&'static str>, bool), Template>> =
+        RefCell::default();
+}
+
 impl World {
     fn new(input: &Input) -> World {
-        let engine = Engine::new(
-            MemoryStore::stores(),
-            FuzzPlatform::default(),
-            cheap_config(),
-        );
-        let admin = block_on(engine.bootstrap_default_user())
-            .expect("bootstrap")
-            .expect("an empty store gets the default user");
-        let mut known = vec![
-            admin.id.to_string(),
-            "argilla".to_string(),
-            "ds".to_string(),
-            "ann".to_string(),
-            "TextClassification".to_string(),
-            "TokenClassification".to_string(),
-            "Text2Text".to_string(),
-            ADMIN_KEY.to_string(),
-        ];
-        let workspace = admin_call(&engine, "GET", "/api/workspaces", None);
-        if let Some(id) = workspace.json_body()[0]["id"].as_str() {
-            known.push(id.to_string());
-        }
-        let mut ann_key = String::new();
-        if input.annotator {
-            let ann = admin_call(
-                &engine,
-                "POST",
-                "/api/users",
-                Some(
-                    r#"{"first_name":"Ann","username":"ann","password":"ann-password","role":"annotator","workspaces":["argilla"]}"#,
-                ),
-            );
-            let body = ann.json_body();
-            assert_eq!(ann.status, 200, "setup: {body}");
-            known.push(body["id"].as_str().unwrap_or_default().to_string());
-            ann_key = body["api_key"].as_str().unwrap_or_default().to_string();
-        }
         let task = match input.dataset {
             1 => Some("TextClassification"),
             2 => Some("TokenClassification"),
             3 => Some("Text2Text"),
             _ => None,
         };
-        if let Some(task) = task {
-            let ds = admin_call(
-                &engine,
-                "POST",
-                "/api/datasets?workspace=argilla",
-                Some(&format!(r#"{{"name":"ds","task":"{task}"}}"#)),
-            );
-            assert_eq!(ds.status, 200, "setup: {:?}", ds.json_body());
-        }
+        let template = TEMPLATES.with_borrow_mut(|templates| {
+            templates
+                .entry((task, input.annotator))
+                .or_insert_with(|| Template::set_up(task, input.annotator))
+                .clone()
+        });
         World {
-            engine,
-            known,
-            ann_key,
+            engine: Engine::new(
+                template.store.into_stores(),
+                template.platform.fork(),
+                cheap_config(),
+            ),
+            known: template.known,
+            ann_key: template.ann_key,
         }
     }
-
     fn known(&self, i: u8) -> &str {
         &self.known[usize::from(i) % self.known.len()]
     }
@@ -242,8 +224,7 @@ impl World {
     }
 
     fn request(&self, step: &Step) -> Request {
-        let endpoints: Vec<&'static Endpoint> = routes::endpoints().collect();
-        let (method, path) = match endpoints.get(usize::from(step.endpoint)) {
+        let (method, path) = match routes::endpoints().nth(usize::from(step.endpoint)) {
             Some(endpoint) => (endpoint.method.to_string(), self.fill(endpoint.path, step)),
             None => (step.method.clone(), step.raw_path.clone()),
         };
@@ -328,6 +309,66 @@ impl World {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+}
+
+impl Template {
+    fn set_up(task: Option<&'static str>, annotator: bool) -> Template {
+        let store = Arc::new(MemoryStore::new());
+        let platform = FuzzPlatform::default();
+        let engine = Engine::new(
+            Stores::all_in(store.clone()).with_datasets(store.clone()),
+            platform.clone(),
+            cheap_config(),
+        );
+        let admin = block_on(engine.bootstrap_default_user())
+            .expect("bootstrap")
+            .expect("an empty store gets the default user");
+        let mut known = vec![
+            admin.id.to_string(),
+            "argilla".to_string(),
+            "ds".to_string(),
+            "ann".to_string(),
+            "TextClassification".to_string(),
+            "TokenClassification".to_string(),
+            "Text2Text".to_string(),
+            ADMIN_KEY.to_string(),
+        ];
+        let workspace = admin_call(&engine, "GET", "/api/workspaces", None);
+        if let Some(id) = workspace.json_body()[0]["id"].as_str() {
+            known.push(id.to_string());
+        }
+        let mut ann_key = String::new();
+        if annotator {
+            let ann = admin_call(
+                &engine,
+                "POST",
+                "/api/users",
+                Some(
+                    r#"{"first_name":"Ann","username":"ann","password":"ann-password","role":"annotator","workspaces":["argilla"]}"#,
+                ),
+            );
+            let body = ann.json_body();
+            assert_eq!(ann.status, 200, "setup: {body}");
+            known.push(body["id"].as_str().unwrap_or_default().to_string());
+            ann_key = body["api_key"].as_str().unwrap_or_default().to_string();
+        }
+        if let Some(task) = task {
+            let ds = admin_call(
+                &engine,
+                "POST",
+                "/api/datasets?workspace=argilla",
+                Some(&format!(r#"{{"name":"ds","task":"{task}"}}"#)),
+            );
+            assert_eq!(ds.status, 200, "setup: {:?}", ds.json_body());
+        }
+        drop(engine);
+        Template {
+            store: (*store).clone(),
+            platform: platform.fork(),
+            known,
+            ann_key,
+        }
     }
 }
 

@@ -50,8 +50,15 @@ fn cost_key(cost: PasswordCost) -> (u32, u32, u32) {
 /// [`common::TestPlatform`] with core's own hashing and verification, each answer remembered
 /// per input (both are pure functions of their arguments): every fuzz input rebuilds its world,
 /// and hashing the same default password with the same salt again would be most of the work.
-#[derive(Default)]
-pub struct FuzzPlatform(common::TestPlatform);
+#[derive(Default, Clone)]
+pub struct FuzzPlatform(std::sync::Arc<common::TestPlatform>);
+
+impl FuzzPlatform {
+    /// A platform going on from this one's clock and random state (see [`common::TestPlatform::fork`]).
+    pub fn fork(&self) -> FuzzPlatform {
+        FuzzPlatform(std::sync::Arc::new(self.0.fork()))
+    }
+}
 
 #[async_trait::async_trait]
 impl Platform for FuzzPlatform {

@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz TARGET SECONDS`: runs one cargo-fuzz target of `fuzz/` (`handle`,
+//! `cargo xtask fuzz TARGET SECONDS [--runs N]`: runs one cargo-fuzz target of `fuzz/` (`handle`,
 //! `users_yaml`, `bulk_records`) for a while and says how many inputs it ran and whether it
 //! crashed. Not part of `cargo xtask test` (it needs the nightly toolchain and takes long).
 //!
@@ -19,7 +19,7 @@ use crate::process::{repo_root, run};
 /// The targets of `fuzz/Cargo.toml`.
 pub const TARGETS: [&str; 3] = ["handle", "users_yaml", "bulk_records"];
 
-pub fn run_target(target: &str, seconds: u64) -> Result<()> {
+pub fn run_target(target: &str, seconds: u64, runs: Option<u64>) -> Result<()> {
     if !TARGETS.contains(&target) {
         bail!(
             "unknown fuzz target {target:?}: one of {}",
@@ -50,9 +50,11 @@ pub fn run_target(target: &str, seconds: u64) -> Result<()> {
     }
     cmd.arg("--")
         .arg(format!("-max_total_time={seconds}"))
+        .args(runs.map(|n| format!("-runs={n}")))
         .arg("-print_final_stats=1")
         .stderr(Stdio::piped());
     eprintln!("xtask: $ {cmd:?}");
+    let started = std::time::Instant::now();
     let mut child = cmd.spawn().context("could not start cargo +nightly fuzz")?;
     let stderr = child.stderr.take().expect("piped");
     let mut executions = None;
@@ -75,7 +77,10 @@ pub fn run_target(target: &str, seconds: u64) -> Result<()> {
         }
         None if !status.success() => bail!("fuzz {target}: cargo fuzz failed with {status}"),
         None => {
-            println!("fuzz {target}: {executions} executions in {seconds} s, no crash");
+            println!(
+                "fuzz {target}: {executions} executions in {:.0} s, no crash",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

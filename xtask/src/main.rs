@@ -75,8 +75,14 @@ enum Task {
     },
     /// The Worker's CPU time for one 500-record bulk under local workerd, against `_info`.
     BenchWorkerBulk,
-    /// Run one fuzz target of fuzz/ (handle, users_yaml, bulk_records) for SECONDS (nightly).
-    Fuzz { target: String, seconds: u64 },
+    /// Run one fuzz target of fuzz/ (handle, users_yaml, bulk_records) for SECONDS (nightly),
+    /// or until it has run `--runs` inputs if that comes first.
+    Fuzz {
+        target: String,
+        seconds: u64,
+        #[arg(long)]
+        runs: Option<u64>,
+    },
 }
 
 fn main() {
@@ -102,7 +108,11 @@ fn main() {
         Task::BenchNative => native::bench(),
         Task::BenchDatasets { parts } => bench_datasets::run_all(&parts),
         Task::BenchWorkerBulk => bench_datasets::worker_bulk_cpu(),
-        Task::Fuzz { target, seconds } => fuzz::run_target(&target, seconds),
+        Task::Fuzz {
+            target,
+            seconds,
+            runs,
+        } => fuzz::run_target(&target, seconds, runs),
     };
     if let Err(e) = result {
         eprintln!("xtask: error: {e:#}");

@@ -46,6 +46,25 @@ pub fn all() -> Result<()> {
             "warnings",
         ]))
     })?;
+    // The fuzz targets (their own workspace, run by `cargo xtask fuzz` on nightly, not here)
+    // must keep compiling against core as it changes.
+    s.step("fuzz targets: format and clippy", || {
+        run(&mut cargo(&[
+            "fmt",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--all",
+            "--",
+            "--check",
+        ]))?;
+        // The main workspace's target directory: the dependencies they share build once.
+        run(
+            cargo(&["clippy", "--manifest-path", "fuzz/Cargo.toml", "--bins"])
+                .arg("--target-dir")
+                .arg(crate::process::target_dir())
+                .args(["--", "-D", "warnings"]),
+        )
+    })?;
     s.step("core builds for wasm32", || {
         run(&mut cargo(&[
             "build",

@@ -24,6 +24,17 @@ impl TestPlatform {
     }
 }
 
+impl TestPlatform {
+    /// Another platform that goes on from where this one is: its clock and random bytes continue
+    /// this one's, each independently from then on.
+    pub fn fork(&self) -> Self {
+        TestPlatform {
+            micros: AtomicI64::new(self.micros.load(Ordering::Relaxed)),
+            state: AtomicU64::new(self.state.load(Ordering::Relaxed)),
+        }
+    }
+}
+
 impl Default for TestPlatform {
     fn default() -> Self {
         Self::new()
