@@ -3,7 +3,7 @@
 //! same declarations (see `endpoint`).
 
 use super::endpoint::{DEFAULT_BODY_LIMIT, Endpoint};
-use super::{auth, datasets, service, users, workspaces};
+use super::{auth, datasets, dump, service, users, workspaces};
 
 /// The whole API (API.md sections 3, 5 and 9), module by module.
 pub const MODULES: &[&[Endpoint]] = &[
@@ -12,6 +12,7 @@ pub const MODULES: &[&[Endpoint]] = &[
     users::ENDPOINTS,
     workspaces::ENDPOINTS,
     datasets::ENDPOINTS,
+    dump::ENDPOINTS,
 ];
 
 /// Every endpoint, in the order of [`MODULES`].
