@@ -256,3 +256,92 @@ fn an_import_refuses_a_bad_dump_or_a_full_target_in_one_line_and_writes_nothing(
     );
     assert_eq!(target.run(&["export"]).stdout, dump);
 }
+
+/// A plan whose last write fails (records of a dataset that is not there) after a workspace,
+/// a user and a membership were written in the same transaction.
+fn plan_failing_at_the_end() -> workgate_core::dump::Plan {
+    use workgate_core::dataset::{Record, RecordDoc};
+    use workgate_core::domain::Workspace;
+    use workgate_core::store::Membership;
+    use workgate_core::{Role, Timestamp};
+    let at = Timestamp::from_secs(1_700_000_000);
+    let workspace = Workspace {
+        id: uuid::Uuid::from_u128(1),
+        name: "half".into(),
+        inserted_at: at,
+        updated_at: at,
+    };
+    let user = workgate_core::domain::User {
+        id: uuid::Uuid::from_u128(2),
+        username: "half".into(),
+        first_name: "Half".into(),
+        last_name: None,
+        role: Role::Admin,
+        password_hash: workgate_core::credentials::hash_password(
+            "half-password",
+            PasswordCost::parse("m=64,t=1,p=1").unwrap(),
+            [7; 16],
+        )
+        .unwrap(),
+        api_key_digest: workgate_core::credentials::ApiKeyDigest::of("half-key"),
+        api_key_prefix: "half-k".into(),
+        security_stamp: "stamp".into(),
+        disabled: false,
+        inserted_at: at,
+        updated_at: at,
+    };
+    workgate_core::dump::Plan {
+        memberships: vec![Membership {
+            workspace: workspace.id,
+            user: user.id,
+            at,
+        }],
+        workspaces: vec![workspace],
+        users: vec![user],
+        records: vec![(
+            "half".into(),
+            "missing".into(),
+            vec![Record {
+                id: "1".into(),
+                doc: RecordDoc::empty(),
+            }],
+        )],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_restore_that_fails_at_its_last_write_leaves_nothing_on_sqlite_and_postgresql() {
+    use workgate_core::store::Restore;
+    let rt = runtime();
+    let home = Home::new();
+    let sqlite = SqliteStore::open(&home.db()).unwrap().0;
+    let plan = plan_failing_at_the_end();
+    let failed = rt.block_on(sqlite.restore(&plan)).unwrap_err().to_string();
+    assert!(failed.contains("cannot write record"), "{failed}");
+    let engine = sqlite_engine(&home.db());
+    assert!(
+        rt.block_on(engine.stores().directory.users())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        rt.block_on(engine.stores().directory.workspaces())
+            .unwrap()
+            .is_empty()
+    );
+
+    let Some(cluster) = postgres_support::cluster_url("moving") else {
+        return;
+    };
+    let db = rt.block_on(postgres_support::TestDatabase::create(
+        &cluster, "rollback", "",
+    ));
+    let pg = rt.block_on(db.store());
+    let failed = rt.block_on(pg.restore(&plan)).unwrap_err().to_string();
+    assert!(failed.contains("dataset_seq"), "{failed}");
+    use workgate_core::Directory;
+    assert!(rt.block_on(pg.users()).unwrap().is_empty());
+    assert!(rt.block_on(pg.workspaces()).unwrap().is_empty());
+    assert!(rt.block_on(pg.memberships()).unwrap().is_empty());
+}

@@ -264,3 +264,98 @@ impl State {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{PasswordCost, hash_password};
+
+    fn hash() -> String {
+        let cost = PasswordCost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        hash_password("password", cost, [1; 16]).unwrap()
+    }
+
+    /// A small dump: one workspace, one admin in it, one dataset with one record.
+    fn dump() -> Vec<String> {
+        let digest = ApiKeyDigest::of("key").to_hex();
+        vec![
+            r#"{"format":"workgate-dump","version":1,"workgate":"0.1.0"}"#.into(),
+            r#"{"workspace":{"id":"00000000-0000-4000-8000-000000000001","name":"ws","inserted_at":1,"updated_at":1}}"#.into(),
+            format!(
+                r#"{{"user":{{"id":"00000000-0000-4000-8000-000000000002","username":"ad","first_name":"Ad","role":"admin","disabled":false,"password_hash":"{}","api_key_digest":"{digest}","api_key_prefix":"key","security_stamp":"s","inserted_at":1,"updated_at":1}}}}"#,
+                hash()
+            ),
+            r#"{"member":{"workspace":"00000000-0000-4000-8000-000000000001","user":"00000000-0000-4000-8000-000000000002","at":1}}"#.into(),
+            r#"{"dataset":{"workspace":"ws","name":"d","task":"Text2Text","tags":{},"metadata":{},"created_at":1,"last_updated":1,"closed":false,"facts":{"records":1,"metadata_keys":[],"vector_names":[],"labels":[]}}}"#.into(),
+            r#"{"record":{"workspace":"ws","dataset":"d","id":"r1","doc":{"id":"r1","text":"hi"}}}"#.into(),
+            r#"{"end":{"entries":5}}"#.into(),
+        ]
+    }
+
+    fn error(lines: &[String]) -> String {
+        read(&lines.join("\n")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_whole_dump_reads_with_crlf_and_a_trailing_newline() {
+        let text = dump().join("\r\n") + "\r\n";
+        let read = read(&text).unwrap();
+        assert_eq!(read.counts().users, 1);
+        assert_eq!(read.datasets[0].1[0].id, "r1");
+    }
+
+    #[test]
+    fn every_problem_names_its_line() {
+        let mut d = dump();
+        d[2] = d[2].replace("\"role\":\"admin\"", "\"role\":\"owner\"");
+        assert!(
+            error(&d).starts_with("line 3: unknown variant `owner`"),
+            "{}",
+            error(&d)
+        );
+
+        let mut d = dump();
+        d[1] = d[1].replace("\"updated_at\":1}", "\"updated_at\":1,\"colour\":\"red\"}");
+        assert!(
+            error(&d).starts_with("line 2: unknown field `colour`"),
+            "{}",
+            error(&d)
+        );
+
+        let mut d = dump();
+        d.insert(3, String::new());
+        assert_eq!(error(&d), "line 4: empty line");
+
+        let mut d = dump();
+        d.push(d[1].clone());
+        assert_eq!(
+            error(&d),
+            "line 8: nothing may follow the end line (line 7)"
+        );
+
+        let mut d = dump();
+        d[5] = d[5].replace("\"dataset\":\"d\"", "\"dataset\":\"e\"");
+        assert!(error(&d).starts_with("line 6: record \"r1\" is in dataset \"e\""));
+
+        let mut d = dump();
+        d[5] = d[5].replace("{\"id\":\"r1\",\"text\":\"hi\"}", "[1]");
+        assert!(
+            error(&d).contains("a record document must be a JSON object"),
+            "{}",
+            error(&d)
+        );
+
+        let mut d = dump();
+        d[1] = d[1].replace("\"ws\"", "\"-ws\"");
+        assert!(error(&d).starts_with("line 2: workspace name \"-ws\" is not a valid name"));
+
+        assert_eq!(
+            read("").unwrap_err().to_string(),
+            "line 0: the dump is empty"
+        );
+    }
+}
