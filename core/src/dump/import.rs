@@ -17,7 +17,10 @@
 //! One without (the Worker's KV and Durable Objects) is written part by part through the store
 //! traits, in the dump's order: workspaces, users, memberships, audit, datasets and records in
 //! bulks of [`RECORDS_PER_WRITE`]; if a write fails there, what was written stays and the error
-//! says so — the same import with merge then writes the rest.
+//! says so — the same import with merge then writes the rest. Such a backend may also be asked
+//! to stop after so many writes ([`import_at_most`]): the Worker's limits on subrequests per
+//! request then never cut an entity in half, and the same dump posted again with merge goes on
+//! where the last request stopped, until [`Imported::complete`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,6 +51,9 @@ pub struct Imported {
     pub skipped: Counts,
     /// Whether the plan was written in one transaction.
     pub in_one_transaction: bool,
+    /// Whether everything the dump holds is in the target now (`false`: a write budget ran out;
+    /// import the same dump again with merge).
+    pub complete: bool,
 }
 
 /// Why an import wrote nothing (or, on a backend without transactions, stopped).
@@ -74,7 +80,28 @@ pub enum ImportError {
 
 /// Imports `dump` into `stores`.
 pub async fn import(stores: &Stores, dump: Dump, mode: Mode) -> Result<Imported, ImportError> {
-    let target = Target::read(stores).await?;
+    import_at_most(stores, dump, mode, None).await
+}
+
+/// [`import`], stopping after `max_writes` store writes (an entity, a membership, an audit
+/// entry, a dataset, or a bulk of up to [`RECORDS_PER_WRITE`] records) where the plan is
+/// written part by part; a backend that writes in one transaction writes it all.
+pub async fn import_at_most(
+    stores: &Stores,
+    dump: Dump,
+    mode: Mode,
+    max_writes: Option<usize>,
+) -> Result<Imported, ImportError> {
+    // The target's datasets are read only in the workspaces the dump has datasets in (a
+    // listing is one Durable Object call per workspace on the Worker): a target with any
+    // dataset has a workspace, which makes it non-empty already.
+    let mut dataset_workspaces: Vec<String> = dump
+        .datasets
+        .iter()
+        .map(|(d, _)| d.workspace.clone())
+        .collect();
+    dataset_workspaces.dedup();
+    let target = Target::read(stores, &dataset_workspaces).await?;
     if mode == Mode::Empty {
         if let Some(what) = target.contents() {
             return Err(ImportError::NotEmpty(what));
@@ -88,26 +115,32 @@ pub async fn import(stores: &Stores, dump: Dump, mode: Mode) -> Result<Imported,
     }
     let total = dump.counts();
     let plan = target.plan(stores, dump).await?;
-    let written = plan.counts();
+    let planned = plan.counts();
     let skipped = Counts {
-        workspaces: total.workspaces - written.workspaces,
-        users: total.users - written.users,
-        memberships: total.memberships - written.memberships,
-        audit: total.audit - written.audit,
-        datasets: total.datasets - written.datasets,
-        records: total.records - written.records,
+        workspaces: total.workspaces - planned.workspaces,
+        users: total.users - planned.users,
+        memberships: total.memberships - planned.memberships,
+        audit: total.audit - planned.audit,
+        datasets: total.datasets - planned.datasets,
+        records: total.records - planned.records,
     };
     let in_one_transaction = stores.restore.is_some();
-    if !plan.is_empty() {
+    let written = if plan.is_empty() {
+        planned
+    } else {
         match &stores.restore {
-            Some(restore) => restore.restore(&plan).await?,
-            None => write_part_by_part(stores, &plan).await?,
+            Some(restore) => {
+                restore.restore(&plan).await?;
+                planned
+            }
+            None => write_part_by_part(stores, &plan, max_writes.unwrap_or(usize::MAX)).await?,
         }
-    }
+    };
     Ok(Imported {
         written,
         skipped,
         in_one_transaction,
+        complete: written == planned,
     })
 }
 
@@ -117,11 +150,12 @@ struct Target {
     workspaces: Vec<Workspace>,
     pairs: HashSet<(Uuid, Uuid)>,
     audit: HashMap<Uuid, AuditEntry>,
+    /// Only those in the workspaces the dump has datasets in.
     datasets: HashMap<(String, String), Dataset>,
 }
 
 impl Target {
-    async fn read(stores: &Stores) -> Result<Target, StoreError> {
+    async fn read(stores: &Stores, dataset_workspaces: &[String]) -> Result<Target, StoreError> {
         let users = stores.directory.users().await?;
         let workspaces = stores.directory.workspaces().await?;
         let pairs = stores
@@ -143,7 +177,11 @@ impl Target {
         }
         let mut datasets = HashMap::new();
         if let Some(part) = &stores.datasets {
-            let names: Vec<String> = workspaces.iter().map(|w| w.name.clone()).collect();
+            let names: Vec<String> = workspaces
+                .iter()
+                .filter(|w| dataset_workspaces.contains(&w.name))
+                .map(|w| w.name.clone())
+                .collect();
             for d in part.datasets(&names).await? {
                 datasets.insert((d.workspace.clone(), d.name.clone()), d);
             }
@@ -326,19 +364,36 @@ async fn missing_records(
     Ok(missing)
 }
 
-/// Writes a plan through the store traits, in order, for a backend without transactions.
-async fn write_part_by_part(stores: &Stores, plan: &Plan) -> Result<(), ImportError> {
+/// Writes a plan through the store traits, in order, for a backend without transactions, at
+/// most `budget` writes. Answers what it wrote.
+async fn write_part_by_part(
+    stores: &Stores,
+    plan: &Plan,
+    budget: usize,
+) -> Result<Counts, ImportError> {
     let mut written = Counts::default();
+    let mut writes = 0usize;
+    // One more write, or stop here with what was written.
+    macro_rules! spend {
+        () => {
+            if writes >= budget {
+                return Ok(written);
+            }
+            writes += 1;
+        };
+    }
     let halfway =
         |written: Counts| move |error: StoreError| ImportError::Halfway { written, error };
     let dir = &stores.directory;
     for w in &plan.workspaces {
+        spend!();
         dir.create_workspace(w.clone(), None)
             .await
             .map_err(halfway(written))?;
         written.workspaces += 1;
     }
     for u in &plan.users {
+        spend!();
         let new = NewUser {
             user: u.clone(),
             workspaces: Vec::new(),
@@ -347,12 +402,14 @@ async fn write_part_by_part(stores: &Stores, plan: &Plan) -> Result<(), ImportEr
         written.users += 1;
     }
     for m in &plan.memberships {
+        spend!();
         dir.add_member(m.workspace, m.user, m.at, None)
             .await
             .map_err(halfway(written))?;
         written.memberships += 1;
     }
     for entry in &plan.audit {
+        spend!();
         stores
             .audit
             .append_audit(entry.clone())
@@ -361,9 +418,10 @@ async fn write_part_by_part(stores: &Stores, plan: &Plan) -> Result<(), ImportEr
         written.audit += 1;
     }
     let Some(part) = &stores.datasets else {
-        return Ok(());
+        return Ok(written);
     };
     for dataset in &plan.datasets {
+        spend!();
         let created = part
             .create_dataset(dataset.clone(), None)
             .await
@@ -383,6 +441,7 @@ async fn write_part_by_part(stores: &Stores, plan: &Plan) -> Result<(), ImportEr
             ))));
         };
         for chunk in records.chunks(RECORDS_PER_WRITE) {
+            spend!();
             let (keep, chunk_records) = (dataset.clone(), chunk.to_vec());
             let write = RecordWrite {
                 ids: chunk.iter().map(|r| r.id.clone()).collect(),
@@ -402,5 +461,5 @@ async fn write_part_by_part(stores: &Stores, plan: &Plan) -> Result<(), ImportEr
             }
         }
     }
-    Ok(())
+    Ok(written)
 }

@@ -39,7 +39,7 @@ use crate::domain::{AuditEntry, User, Workspace};
 use crate::store::Membership;
 
 pub use export::{ExportError, export};
-pub use import::{ImportError, Imported, Mode, import};
+pub use import::{ImportError, Imported, Mode, import, import_at_most};
 pub use read::{DumpError, read};
 
 /// A whole dump, read and checked ([`read`]), or a store's contents ([`export`]).

@@ -4,7 +4,9 @@
 //!
 //! - `GET` (admin): the whole dump as JSON lines (`application/x-ndjson`).
 //! - `POST` (admin; `?merge=true` to merge): the dump as the body, checked whole first; the
-//!   answer counts what was written and skipped. A refused dump is 400 naming the line, and
+//!   answer counts what was written and skipped. `?max_writes=N` stops a part-by-part import
+//!   (the Worker's) after N writes with `"complete": false`, so no request runs into the
+//!   platform's per-request limits; the same dump posted again with merge goes on. A refused dump is 400 naming the line, and
 //!   so is a non-empty target (without merge) or a conflict; nothing is written either way.
 //! - **Into a store with no users** nobody can authenticate, so one more caller is accepted
 //!   there: the configured default user's API key (`WORKGATE_DEFAULT_USER_API_KEY`) while the
@@ -65,12 +67,21 @@ impl Engine {
             Err(ApiError::Unauthorized) if self.may_fill_empty_store(req).await? => {}
             Err(e) => return Err(e),
         }
-        let merge = req.query.as_deref().and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "merge")
-                .map(|(_, v)| v.into_owned())
+        let query = |name: &str| {
+            req.query.as_deref().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            })
+        };
+        let mut errors = Vec::new();
+        let max_writes = query("max_writes").map(|_| {
+            super::input::query_int(req, "max_writes", 1, 1, u32::MAX, &mut errors) as usize
         });
-        let mode = match merge.as_deref() {
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let mode = match query("merge").as_deref() {
             None => Mode::Empty,
             Some("true" | "1") => Mode::Merge,
             Some("false" | "0") => Mode::Empty,
@@ -85,11 +96,12 @@ impl Engine {
         let text = std::str::from_utf8(&req.body)
             .map_err(|_| ApiError::BadRequest("the dump is not UTF-8 text".into()))?;
         let dump = dump::read(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        match dump::import(&self.stores, dump, mode).await {
+        match dump::import_at_most(&self.stores, dump, mode, max_writes).await {
             Ok(imported) => ok(&json!({
                 "written": imported.written,
                 "skipped": imported.skipped,
                 "in_one_transaction": imported.in_one_transaction,
+                "complete": imported.complete,
             })),
             Err(
                 e @ (ImportError::NotEmpty(_)
@@ -149,6 +161,12 @@ const MERGE: super::endpoint::Param = super::endpoint::Param {
     description: "Add to a store that holds data: skip what it holds identically, refuse conflicts",
 };
 
+const MAX_WRITES: super::endpoint::Param = super::endpoint::Param::integer(
+    "max_writes",
+    "On a store without transactions (the Worker): stop after this many writes and answer \
+     complete=false; post the same dump again with merge=true to go on",
+);
+
 pub(super) const EXPORT: Endpoint = Endpoint {
     errors: &[403],
     ..Endpoint::new(
@@ -162,7 +180,7 @@ pub(super) const EXPORT: Endpoint = Endpoint {
 
 pub(super) const IMPORT: Endpoint = Endpoint {
     body_limit: DUMP_BODY_LIMIT,
-    query_params: &[MERGE],
+    query_params: &[MERGE, MAX_WRITES],
     errors: &[400, 401, 403],
     ..Endpoint::new(
         "POST",
