@@ -435,7 +435,11 @@ async fn write_part_by_part(
         written.datasets += 1;
     }
     for (workspace, name, records) in &plan.records {
-        let Some(dataset) = part.dataset(workspace, name).await? else {
+        let Some(dataset) = part
+            .dataset(workspace, name)
+            .await
+            .map_err(halfway(written))?
+        else {
             return Err(halfway(written)(StoreError::Backend(format!(
                 "dataset {name:?} of workspace {workspace:?} went away meanwhile"
             ))));
