@@ -17,6 +17,8 @@ pub mod credentials;
 #[cfg(feature = "engine")]
 pub mod dataset;
 #[cfg(feature = "engine")]
+pub mod dump;
+#[cfg(feature = "engine")]
 pub mod engine;
 #[cfg(feature = "engine")]
 pub mod http;

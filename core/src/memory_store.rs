@@ -15,8 +15,8 @@ use crate::dataset::{Dataset, Record};
 use crate::domain::{AuditEntry, LoginFailures, NewUser, User, Workspace};
 use crate::rules;
 use crate::store::{
-    AuditLog, DatasetEdit, Datasets, Directory, FailureWindow, LoginThrottle, RecordSelection,
-    RecordWrite, Secrets, StoreError, StoreResult, Stores, UserEdit, WriteRefused,
+    AuditLog, DatasetEdit, Datasets, Directory, FailureWindow, LoginThrottle, Membership,
+    RecordSelection, RecordWrite, Secrets, StoreError, StoreResult, Stores, UserEdit, WriteRefused,
 };
 use crate::timestamp::Timestamp;
 
@@ -32,6 +32,8 @@ struct State {
     by_workspace_name: HashMap<String, Uuid>,
     /// (workspace, user) in membership order.
     memberships: Vec<(Uuid, Uuid)>,
+    /// When each membership was added.
+    membership_times: HashMap<(Uuid, Uuid), Timestamp>,
     audit: Vec<AuditEntry>,
     login_failures: HashMap<String, LoginFailures>,
     token_secret: Option<Vec<u8>>,
@@ -104,6 +106,8 @@ impl State {
             };
             if !self.memberships.contains(&(ws_id, user.id)) {
                 self.memberships.push((ws_id, user.id));
+                self.membership_times
+                    .insert((ws_id, user.id), user.inserted_at);
             }
         }
         Ok(user)
@@ -336,7 +340,7 @@ impl Directory for MemoryStore {
         &self,
         workspace: Uuid,
         user: Uuid,
-        _at: Timestamp,
+        at: Timestamp,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
         let mut s = self.lock()?;
@@ -350,6 +354,7 @@ impl Directory for MemoryStore {
             return Err(StoreError::AlreadyMember { workspace, user });
         }
         s.memberships.push((workspace, user));
+        s.membership_times.insert((workspace, user), at);
         s.audit.extend(audit);
         Ok(())
     }
@@ -368,6 +373,22 @@ impl Directory for MemoryStore {
         }
         s.audit.extend(audit);
         Ok(())
+    }
+
+    async fn memberships(&self) -> StoreResult<Vec<Membership>> {
+        let s = self.lock()?;
+        Ok(s.memberships
+            .iter()
+            .map(|&(workspace, user)| Membership {
+                workspace,
+                user,
+                at: s
+                    .membership_times
+                    .get(&(workspace, user))
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect())
     }
 }
 

@@ -528,6 +528,14 @@ fn check(request: &Request, response: &Response) -> Result<(), String> {
             other => Err(format!("/api/docs: content-type {other:?}")),
         };
     }
+    // A dump (`GET /api/_dump`) is JSON lines: each line JSON.
+    if status == 200 && response.header_value("content-type") == Some("application/x-ndjson") {
+        for line in String::from_utf8_lossy(&response.body).lines() {
+            serde_json::from_str::<Value>(line)
+                .map_err(|e| format!("a dump line is not JSON ({e}): {line:?}"))?;
+        }
+        return Ok(());
+    }
     let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
         format!(
             "status {status}: body is not JSON ({e}): {:?}",

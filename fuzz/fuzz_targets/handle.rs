@@ -415,6 +415,16 @@ fn check(request: &Request, response: &Response) {
         .is_some_and(|ct| ct.contains("json"));
     let reference_page = request.path.trim_end_matches('/') == "/api/docs"
         && response.header_value("content-type") == Some("text/html; charset=utf-8");
+    if response.header_value("content-type") == Some("application/x-ndjson") {
+        // A dump (`GET /api/_dump`): JSON lines.
+        for line in String::from_utf8_lossy(&response.body).lines() {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "a dump line is not JSON: {request:?} -> {line:?}"
+            );
+        }
+        return;
+    }
     if says_json || (request.path.starts_with("/api") && !reference_page) {
         assert!(
             serde_json::from_slice::<Value>(&response.body).is_ok(),

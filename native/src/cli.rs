@@ -59,6 +59,28 @@ pub enum Command {
     Users(UsersCommand),
     /// Print the shell completion script for bash, zsh or fish on stdout
     Completions(CompletionsArgs),
+    /// Write the whole database as a dump (JSON lines: users with their password hashes and
+    /// key digests, workspaces, memberships, audit log, datasets and records) to stdout or FILE
+    Export(ExportArgs),
+    /// Import a dump from stdin or FILE, all or nothing, into an empty database (or --merge)
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write the dump to this file instead of stdout
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Read the dump from this file instead of stdin
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Add to a database that holds data: skip what it holds identically, refuse conflicts
+    #[arg(long)]
+    pub merge: bool,
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +311,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Completions(args) => completions(&args.shell),
+        Command::Export(args) => {
+            let _log = init_logging("warn", LogFormat::Text);
+            if let Database::Sqlite(path) = &settings.database
+                && !path.exists()
+            {
+                return Err(Failure(format!("no database at {}", path.display())));
+            }
+            current_thread()?.block_on(async {
+                let engine = open_engine(&settings).await?.0;
+                crate::moving::export(&engine, args.file.as_deref()).await
+            })
+        }
+        Command::Import(args) => {
+            let _log = init_logging("warn", LogFormat::Text);
+            current_thread()?.block_on(async {
+                let engine = open_engine(&settings).await?.0;
+                crate::moving::import(&engine, args.file.as_deref(), args.merge).await
+            })
+        }
         Command::Users(command) => {
             let _log = init_logging("warn", LogFormat::Text);
             current_thread()?.block_on(async {
@@ -345,7 +386,9 @@ async fn open_engine(
             let (store, applied) = SqliteStore::open(path)?;
             let store = Arc::new(store);
             (
-                workgate_core::Stores::all_in(store.clone()).with_datasets(store),
+                workgate_core::Stores::all_in(store.clone())
+                    .with_datasets(store.clone())
+                    .with_restore(store),
                 applied,
             )
         }
@@ -353,7 +396,9 @@ async fn open_engine(
             let (store, applied) = PostgresStore::open(url, settings.pool_size).await?;
             let store = Arc::new(store);
             (
-                workgate_core::Stores::all_in(store.clone()).with_datasets(store),
+                workgate_core::Stores::all_in(store.clone())
+                    .with_datasets(store.clone())
+                    .with_restore(store),
                 applied.into_iter().map(printable).collect(),
             )
         }

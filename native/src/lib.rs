@@ -12,13 +12,15 @@
 //!   [`connections`] (the accept loop: connection caps, header and idle timeouts),
 //!   [`request_body`] (body limits, readable 413s), [`request_id`] and [`metrics`],
 //! - [`batched_stderr`]: the log's cheap writer,
-//! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output,
+//! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output; [`moving`]:
+//!   `export` and `import`, streaming core's dump format (`workgate_core::dump`),
 //! - [`settings`]: flags and environment variables mapped onto `workgate_core::Config`.
 
 pub mod batched_stderr;
 pub mod cli;
 pub mod connections;
 pub mod metrics;
+pub mod moving;
 pub mod platform;
 pub mod postgres;
 pub mod request_body;
@@ -27,6 +29,7 @@ pub mod schema;
 pub mod server;
 pub mod settings;
 pub mod sqlite_datasets;
+pub mod sqlite_restore;
 pub mod sqlite_store;
 pub mod tasks;
 pub mod web_app;

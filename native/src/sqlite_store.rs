@@ -840,6 +840,28 @@ impl Directory for SqliteStore {
         })
         .await
     }
+    async fn memberships(&self) -> StoreResult<Vec<workgate_core::store::Membership>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT w.id, u.id, m.inserted_at FROM memberships m \
+                     JOIN workspaces w ON w.seq = m.workspace_seq \
+                     JOIN users u ON u.seq = m.user_seq ORDER BY m.seq",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(workgate_core::store::Membership {
+                        workspace: uuid_at(row, 0)?,
+                        user: uuid_at(row, 1)?,
+                        at: Timestamp(row.get(2)?),
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -285,6 +285,7 @@ impl Faulty {
     /// `inner` with `fault`, as a set of stores.
     pub fn stores(inner: Stores, fault: Fault) -> Stores {
         let has_datasets = inner.datasets.is_some();
+        let restore = inner.restore.clone();
         #[allow(clippy::arc_with_non_send_sync)] // Worker stores are neither, and single-threaded
         let faulty = Arc::new(Faulty {
             inner,
@@ -298,6 +299,7 @@ impl Faulty {
             throttle: faulty.clone(),
             secrets: faulty.clone(),
             datasets: has_datasets.then_some(faulty as Arc<dyn Datasets>),
+            restore,
         }
     }
 
@@ -639,6 +641,10 @@ impl Directory for Faulty {
             .remove_member(workspace, user, self.passed(audit.clone()))
             .await;
         self.on_refusal(result, audit).await
+    }
+
+    async fn memberships(&self) -> StoreResult<Vec<workgate_core::store::Membership>> {
+        self.dir().memberships().await
     }
 }
 

@@ -94,6 +94,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "DELETE",
         "/api/datasets/{name}/TaskType.token_classification/settings",
     ),
+    // moving a deployment (README "Moving a deployment")
+    endpoint("GET", "/api/_dump"),
+    endpoint("POST", "/api/_dump"),
 ];
 
 /// The OpenAPI description itself (docs/DECISIONS.md); it need not describe itself.

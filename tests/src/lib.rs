@@ -24,6 +24,7 @@ pub mod endpoints;
 pub mod errors;
 mod fixtures;
 pub mod formats;
+pub mod moving;
 mod target;
 
 pub use answer::Answer;

@@ -61,6 +61,9 @@ enum Task {
     WorkerBundle,
     /// Run the store suite and its planted-fault check inside workerd (one step of `test`).
     WorkerStoreSuite,
+    /// Build the Worker (unless fresh) and move a dump into and out of a fresh one under
+    /// workerd (one step of `test`; README "Moving a deployment").
+    TestWorkerMoving,
     /// Start a throwaway PostgreSQL cluster and run the native PostgreSQL tests and the
     /// conformance suite against it (one step of `test`).
     TestPostgres,
@@ -98,6 +101,11 @@ fn main() {
             let scratch = process::repo_root().join("target/xtask-worker-store-suite");
             let _ = std::fs::remove_dir_all(&scratch);
             tools::setup().and_then(|()| worker::store_suite(&scratch))
+        }
+        Task::TestWorkerMoving => {
+            let scratch = process::repo_root().join("target/xtask-worker-moving");
+            let _ = std::fs::remove_dir_all(&scratch);
+            worker::bundle().and_then(|()| worker::moving(&scratch))
         }
         Task::TestPostgres => {
             let scratch = process::repo_root().join("target/xtask-postgres");

@@ -187,6 +187,8 @@ pub fn test(scratch: &Path) -> Result<()> {
     run(Command::new(env!("CARGO"))
         .args(["test", "-p", "workgate", "--test", "postgres_store"])
         .args(["--test", "postgres_instances"])
+        // SQLite -> PostgreSQL -> SQLite through `workgate export` / `import`.
+        .args(["--test", "moving"])
         .current_dir(repo_root())
         .env(ENV_TEST_URL, cluster.url("postgres")))?;
 

@@ -130,7 +130,7 @@ pub fn stage(name: &str) -> Result<()> {
             webapp::e2e(&server.base_url, "native")?;
             python::client_compat(&server.base_url)
         }
-        // Store suite in workerd, conformance + web app: worker.
+        // Store suite in workerd, conformance + web app, moving data in and out: worker.
         "worker" => {
             worker::build()?;
             worker::store_suite(&scratch.join("store-suite"))?;
@@ -139,7 +139,9 @@ pub fn stage(name: &str) -> Result<()> {
             webapp::e2e(&server.base_url, "worker")?;
             drop(server);
             // ARGILLA_CORS_ORIGINS as the Worker reads it (its own Worker, other settings).
-            worker_settings::check(&scratch.join("settings"))
+            worker_settings::check(&scratch.join("settings"))?;
+            // A dump posted into a fresh Worker and read back (its own Worker, other settings).
+            worker::moving(&scratch.join("moving"))
         }
         other => anyhow::bail!("no test stage named {other:?} (stages: {STAGES:?})"),
     }

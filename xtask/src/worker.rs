@@ -187,6 +187,23 @@ fn start(script: &str, state: &Path, vars: &[&str]) -> Result<Server> {
     Ok(server)
 }
 
+/// The default user's key of the Worker that [`moving`] fills.
+const MOVING_KEY: &str = "wg_moving_test_key_0123456789";
+
+/// Moving a deployment to and from the Worker (README "Moving a deployment"): a fresh Worker
+/// with the default user off and a configured key, into which the conformance crate's
+/// `moving` test posts a dump (`POST /api/_dump`) and from which it reads it back
+/// (`GET /api/_dump`), comparing every answer with the store the dump came from.
+pub fn moving(state: &Path) -> Result<()> {
+    let key = format!("WORKGATE_DEFAULT_USER_API_KEY={MOVING_KEY}");
+    let server = spawn_with(state, &["WORKGATE_DEFAULT_USER_ENABLED=false", &key])?;
+    run(Command::new(env!("CARGO"))
+        .args(["test", "-p", "workgate-conformance", "--test", "moving"])
+        .current_dir(repo_root())
+        .env("WORKGATE_MOVING_BASE_URL", &server.base_url)
+        .env("WORKGATE_MOVING_KEY", MOVING_KEY))
+}
+
 /// The generic store suite (`workgate-store-suite`) inside workerd, against local KV and
 /// Durable Objects, then its planted-fault check there: builds
 /// the Worker with the `store-suite` feature (into build-store-suite/, so the normal bundle

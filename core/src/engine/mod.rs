@@ -6,6 +6,7 @@
 mod auth;
 pub mod cors;
 pub mod datasets;
+mod dump;
 pub mod endpoint;
 pub mod error;
 mod input;

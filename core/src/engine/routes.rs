@@ -3,7 +3,7 @@
 //! same declarations (see `endpoint`).
 
 use super::endpoint::{DEFAULT_BODY_LIMIT, Endpoint};
-use super::{auth, datasets, service, users, workspaces};
+use super::{auth, datasets, dump, service, users, workspaces};
 
 /// The whole API (API.md sections 3, 5 and 9), module by module, each with the tag that groups
 /// its operations in the OpenAPI description.
@@ -13,6 +13,7 @@ pub const MODULES: &[(&str, &[Endpoint])] = &[
     ("users", users::ENDPOINTS),
     ("workspaces", workspaces::ENDPOINTS),
     ("datasets", datasets::ENDPOINTS),
+    ("moving", dump::ENDPOINTS),
 ];
 
 /// Every endpoint, in the order of [`MODULES`].

@@ -215,4 +215,19 @@ pub trait Directory: ThreadSafe {
         user: Uuid,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()>;
+
+    // ----- moving data (`crate::dump`) -----
+
+    /// Every membership, in the order the memberships were added (so each user's and each
+    /// workspace's lists keep their order when they are written again in this order), with the
+    /// time each was added. What `workgate export` reads.
+    async fn memberships(&self) -> StoreResult<Vec<Membership>>;
+}
+
+/// One membership as the stores keep it: who joined which workspace, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub workspace: Uuid,
+    pub user: Uuid,
+    pub at: Timestamp,
 }

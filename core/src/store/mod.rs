@@ -23,6 +23,7 @@
 mod audit;
 mod datasets;
 mod directory;
+mod restore;
 mod secrets;
 mod throttle;
 
@@ -32,7 +33,8 @@ use uuid::Uuid;
 
 pub use audit::AuditLog;
 pub use datasets::{DatasetEdit, Datasets, RecordSelection, RecordWrite, WriteFn, WriteRefused};
-pub use directory::{DetailFn, Directory, UserEdit};
+pub use directory::{DetailFn, Directory, Membership, UserEdit};
+pub use restore::Restore;
 pub use secrets::Secrets;
 pub use throttle::{FailureWindow, LoginThrottle};
 
@@ -87,6 +89,9 @@ pub struct Stores {
     pub secrets: Arc<dyn Secrets>,
     /// `None` on a host that does not keep datasets yet: the dataset endpoints answer 501.
     pub datasets: Option<Arc<dyn Datasets>>,
+    /// A backend that writes a whole import in one transaction (SQLite, PostgreSQL); `None`:
+    /// an import is written part by part through the other parts (`crate::dump::import`).
+    pub restore: Option<Arc<dyn Restore>>,
 }
 
 impl Stores {
@@ -101,6 +106,7 @@ impl Stores {
             throttle: backend.clone(),
             secrets: backend,
             datasets: None,
+            restore: None,
         }
     }
 
@@ -108,6 +114,14 @@ impl Stores {
     pub fn with_datasets(self, datasets: Arc<dyn Datasets>) -> Stores {
         Stores {
             datasets: Some(datasets),
+            ..self
+        }
+    }
+
+    /// The same stores with `restore` as the way an import is written at once.
+    pub fn with_restore(self, restore: Arc<dyn Restore>) -> Stores {
+        Stores {
+            restore: Some(restore),
             ..self
         }
     }

@@ -20,6 +20,7 @@
 //!   next request.
 
 mod datasets;
+mod restore;
 pub mod schema;
 pub mod url;
 
@@ -937,6 +938,24 @@ impl Directory for PostgresStore {
                 return Err(StoreError::NotMember { workspace, user }.into());
             }
             insert_audit(&tx, audit.clone()).await
+        })
+    }
+    async fn memberships(&self) -> StoreResult<Vec<workgate_core::store::Membership>> {
+        let rows = self
+            .query(
+                "SELECT w.id, u.id, m.inserted_at FROM memberships m \
+                 JOIN workspaces w ON w.seq = m.workspace_seq \
+                 JOIN users u ON u.seq = m.user_seq ORDER BY m.seq",
+                &[],
+            )
+            .await?;
+        all(rows, |row| {
+            let get = |e: tokio_postgres::Error| corrupt(e.to_string());
+            Ok(workgate_core::store::Membership {
+                workspace: row.try_get(0).map_err(get)?,
+                user: row.try_get(1).map_err(get)?,
+                at: Timestamp(row.try_get(2).map_err(get)?),
+            })
         })
     }
 }

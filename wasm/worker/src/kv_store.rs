@@ -97,6 +97,7 @@ pub fn stores(env: Env, prefix: String) -> worker::Result<Stores> {
         datasets: Some(Arc::new(crate::datasets::DurableDatasets::new(
             env, prefix, kv,
         ))),
+        restore: None,
     })
 }
 
@@ -994,6 +995,39 @@ impl Directory for KvStore {
                     .collect()
             })
             .collect())
+    }
+
+    /// One listing of every membership ordering key (by user), bulk gets of the pair keys;
+    /// the live ones, sorted by their stamp: the order they were added in.
+    async fn memberships(&self) -> StoreResult<Vec<workgate_core::store::Membership>> {
+        let listed = self.list(keys::USER_WORKSPACES, None).await?;
+        let entries: Vec<(Uuid, String, Uuid)> = listed
+            .iter()
+            .filter_map(|(k, _)| keys::parse_user_workspace(k))
+            .map(|(user, stamp, ws)| (user, stamp.to_string(), ws))
+            .collect();
+        let pair_keys: Vec<String> = entries
+            .iter()
+            .map(|(user, _, ws)| keys::member(*ws, *user))
+            .collect();
+        let pairs: Vec<Option<MemberRecord>> = self.get_many_as(&pair_keys).await?;
+        let mut live: Vec<(String, workgate_core::store::Membership)> = entries
+            .into_iter()
+            .zip(pairs)
+            .filter_map(|((user, stamp, workspace), pair)| {
+                let pair = pair.filter(|p| p.order == stamp)?;
+                Some((
+                    stamp,
+                    workgate_core::store::Membership {
+                        workspace,
+                        user,
+                        at: pair.at,
+                    },
+                ))
+            })
+            .collect();
+        live.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(live.into_iter().map(|(_, m)| m).collect())
     }
 
     async fn add_member(
