@@ -118,6 +118,10 @@ impl State {
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// [`Directory::generation`]: bumped by every directory change while it holds the lock,
+    /// before it changes anything, so a reader that sees the new value and then takes the lock
+    /// sees the change.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// A copy of everything stored, independent from then on: a world set up once (the fuzz
@@ -127,10 +131,12 @@ impl Clone for MemoryStore {
         let state = self
             .state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         MemoryStore {
-            state: Mutex::new(state),
+            generation: std::sync::atomic::AtomicU64::new(
+                self.generation.load(std::sync::atomic::Ordering::SeqCst),
+            ),
+            state: Mutex::new(state.clone()),
         }
     }
 }
@@ -156,6 +162,14 @@ impl MemoryStore {
             .lock()
             .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
+
+    /// The lock, for a change of users, workspaces or memberships: the generation moves on.
+    fn lock_for_change(&self) -> StoreResult<std::sync::MutexGuard<'_, State>> {
+        let state = self.lock()?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(state)
+    }
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), async_trait)]
@@ -167,6 +181,12 @@ impl Directory for MemoryStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.lock().map(|_| ())
+    }
+
+    async fn generation(&self) -> StoreResult<Option<u64>> {
+        Ok(Some(
+            self.generation.load(std::sync::atomic::Ordering::SeqCst),
+        ))
     }
 
     async fn user_count(&self) -> StoreResult<u64> {
@@ -200,7 +220,7 @@ impl Directory for MemoryStore {
     }
 
     async fn create_user(&self, new: NewUser, audit: Option<AuditEntry>) -> StoreResult<User> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let user = s.all_or_nothing(|next| next.insert_user(new))?;
         s.audit.extend(audit);
         Ok(user)
@@ -211,7 +231,7 @@ impl Directory for MemoryStore {
         batch: Vec<NewUser>,
         audit: Vec<AuditEntry>,
     ) -> StoreResult<Vec<User>> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let created = s.all_or_nothing(|next| {
             let mut created = Vec::with_capacity(batch.len());
             for new in batch {
@@ -224,7 +244,7 @@ impl Directory for MemoryStore {
     }
 
     async fn update_user(&self, id: Uuid, edit: UserEdit) -> StoreResult<User> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let Some(old) = s.users.get(&id).cloned() else {
             return Err(StoreError::UserNotFound(id));
         };
@@ -247,7 +267,7 @@ impl Directory for MemoryStore {
     }
 
     async fn delete_user(&self, id: Uuid, audit: Option<AuditEntry>) -> StoreResult<User> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let Some(user) = s.users.get(&id).cloned() else {
             return Err(StoreError::UserNotFound(id));
         };
@@ -288,7 +308,7 @@ impl Directory for MemoryStore {
         workspace: Workspace,
         audit: Option<AuditEntry>,
     ) -> StoreResult<Workspace> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         if s.by_workspace_name.contains_key(&workspace.name) {
             return Err(StoreError::WorkspaceNameTaken(workspace.name));
         }
@@ -305,7 +325,7 @@ impl Directory for MemoryStore {
         id: Uuid,
         audit: Option<AuditEntry>,
     ) -> StoreResult<Workspace> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let Some(ws) = s.workspaces.remove(&id) else {
             return Err(StoreError::WorkspaceNotFound(id));
         };
@@ -343,7 +363,7 @@ impl Directory for MemoryStore {
         at: Timestamp,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         if !s.workspaces.contains_key(&workspace) {
             return Err(StoreError::WorkspaceNotFound(workspace));
         }
@@ -365,7 +385,7 @@ impl Directory for MemoryStore {
         user: Uuid,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_for_change()?;
         let before = s.memberships.len();
         s.memberships.retain(|m| *m != (workspace, user));
         if s.memberships.len() == before {

@@ -380,7 +380,24 @@ fn completions(shell: &str) -> Result<(), Failure> {
 async fn open_engine(
     settings: &Settings,
 ) -> Result<(NativeEngine, Vec<crate::schema::Applied>), Failure> {
+    open_engine_and_pool(settings)
+        .await
+        .map(|(engine, applied, _)| (engine, applied))
+}
+
+/// [`open_engine`], with where to read the PostgreSQL pool's figures.
+async fn open_engine_and_pool(
+    settings: &Settings,
+) -> Result<
+    (
+        NativeEngine,
+        Vec<crate::schema::Applied>,
+        Option<crate::metrics::PoolSource>,
+    ),
+    Failure,
+> {
     settings.create_dirs()?;
+    let mut pool = None;
     let (stores, applied) = match &settings.database {
         Database::Sqlite(path) => {
             let (store, applied) = SqliteStore::open(path)?;
@@ -395,6 +412,10 @@ async fn open_engine(
         Database::Postgres(url) => {
             let (store, applied) = PostgresStore::open(url, settings.pool_size).await?;
             let store = Arc::new(store);
+            let figures = store.clone();
+            pool = Some(crate::metrics::PoolSource(Arc::new(move || {
+                figures.pool_figures()
+            })));
             (
                 workgate_core::Stores::all_in(store.clone())
                     .with_datasets(store.clone())
@@ -404,7 +425,7 @@ async fn open_engine(
         }
     };
     let engine = Engine::new(stores, NativePlatform::new(), settings.config.clone());
-    Ok((engine, applied))
+    Ok((engine, applied, pool))
 }
 
 fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
@@ -414,7 +435,7 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (engine, applied) = open_engine(&settings).await?;
+        let (engine, applied, pool) = open_engine_and_pool(&settings).await?;
         for step in &applied {
             tracing::info!(
                 "database migrated from version {} to {}: {}",
@@ -442,6 +463,7 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), Failure> {
             limits,
             metrics_addr: args.metrics_addr,
             log_format: args.log_format,
+            pool,
         };
         server::run(Arc::new(engine), addr, options)
             .await

@@ -38,7 +38,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::metrics::{Metrics, TimeoutKind};
@@ -287,10 +287,15 @@ impl AcceptErrors {
 }
 
 /// What one connection is doing, for its deadlines.
+///
+/// The watchdog ([`Activity::expired`]) is never woken by a request: it wakes at the
+/// connection's deadline or after the shorter of the two timeouts, whichever comes first, and
+/// looks again. Every change a request makes moves the deadline to at least that far ahead
+/// (a header begun now ends at now + header timeout; an idle spell begun now, at now + idle
+/// timeout), so the watchdog is never late, and a busy keep-alive connection costs no wake-up
+/// or timer change per request.
 struct Activity {
     phase: Mutex<Phase>,
-    /// Woken when a deadline moves earlier or appears.
-    changed: Notify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -310,7 +315,6 @@ impl Activity {
                 header_since: Some(accepted),
                 idle_since: accepted,
             }),
-            changed: Notify::new(),
         }
     }
 
@@ -323,8 +327,6 @@ impl Activity {
         let mut phase = self.phase();
         if phase.in_flight == 0 && phase.header_since.is_none() {
             phase.header_since = Some(Instant::now());
-            drop(phase);
-            self.changed.notify_one();
         }
     }
 
@@ -333,8 +335,6 @@ impl Activity {
         let mut phase = self.phase();
         phase.in_flight += 1;
         phase.header_since = None;
-        // No deadline while a request is in flight, so the watchdog needs no wake-up: it
-        // finds this when its current deadline passes.
     }
 
     fn request_finished(&self) {
@@ -342,8 +342,6 @@ impl Activity {
         phase.in_flight = phase.in_flight.saturating_sub(1);
         if phase.in_flight == 0 {
             phase.idle_since = Instant::now();
-            drop(phase);
-            self.changed.notify_one();
         }
     }
 
@@ -366,32 +364,25 @@ impl Activity {
         limits: ConnectionLimits,
         mut stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Option<TimeoutKind> {
+        let look_again = limits.header_timeout.min(limits.idle_timeout);
         loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
             let deadline = self.deadline(limits);
             // A connection halfway through a header has nothing to finish. Idle ones are
             // closed by hyper's graceful shutdown, after any answer still being written.
             if *stopping.borrow_and_update() && matches!(deadline, Some((_, TimeoutKind::Header))) {
                 return None;
             }
-            let sleep = async {
-                match deadline {
-                    Some((at, _)) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let next_look = Instant::now() + look_again;
+            let wake = deadline.map_or(next_look, |(at, _)| at.min(next_look));
             tokio::select! {
-                () = sleep => {
-                    // Still a passed deadline (nothing moved it later)?
+                () = tokio::time::sleep_until(wake) => {
+                    // A passed deadline (nothing moved it later)?
                     if let Some((at, kind)) = self.deadline(limits)
                         && at <= Instant::now()
                     {
                         return Some(kind);
                     }
                 }
-                () = changed => {}
                 // Shutdown begun (or the loop gone): checked at the top.
                 _ = stopping.changed() => {
                     if stopping.has_changed().is_err() {

@@ -1,8 +1,8 @@
 //! The server's figures in the Prometheus text format, on a listener of their own.
 //!
-//! The figures are always kept (counting costs a few atomic additions per request); they are
-//! served only when `serve --metrics-addr` names an address, so they are never reachable
-//! through the API's port. What is counted:
+//! The figures are kept and served only when `serve --metrics-addr` names an address (without
+//! it requests are not counted at all: a label lookup per request that no one would read), and
+//! never through the API's port. What is counted:
 //!
 //! - `workgate_http_requests_total{method,route,status}`: requests by route *template*
 //!   (`/api/users/{user_id}`, from core's endpoint declarations), never by concrete path, so
@@ -13,7 +13,10 @@
 //!   401 (`failed`) or 429 (`throttled`);
 //! - `workgate_store_errors_total`: answers 500, which the engine gives when a store failed;
 //! - `workgate_connections_*`: open, accepted, refused by the per-client cap, closed by the
-//!   header or idle timeout, accept errors, and the connection cap in force.
+//!   header or idle timeout, accept errors, and the connection cap in force;
+//! - `workgate_caller_cache_*`: core's caller cache (hits, misses, entries, capacity), and
+//!   `workgate_database_pool_*`: the PostgreSQL pool (connections by state, waiters, size) —
+//!   both read from their source when scraped ([`Metrics::read_from`]).
 //!
 //! `prometheus-client` (the Prometheus project's own Rust client) keeps and encodes them.
 
@@ -89,8 +92,50 @@ fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
 
+/// The PostgreSQL pool's figures at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolFigures {
+    pub max_size: usize,
+    pub size: usize,
+    pub available: usize,
+    pub waiting: usize,
+}
+
+/// Reads the database pool's figures.
+#[derive(Clone)]
+pub struct PoolSource(pub Arc<dyn Fn() -> PoolFigures + Send + Sync>);
+
+impl std::fmt::Debug for PoolSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PoolSource")
+    }
+}
+
+/// Where figures kept elsewhere are read from at each scrape.
+pub struct Sources {
+    pub engine: Arc<workgate_core::Engine>,
+    /// The database pool, on PostgreSQL.
+    pub pool: Option<PoolSource>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolStateLabels {
+    /// `idle` or `in_use`.
+    state: &'static str,
+}
+
 /// Every figure the server keeps.
 pub struct Metrics {
+    sources: std::sync::OnceLock<Sources>,
+    /// Serializes scrapes, which bring the counters below up to their sources.
+    scraping: std::sync::Mutex<()>,
+    cache_hits: Counter,
+    cache_misses: Counter,
+    cache_entries: Gauge,
+    cache_capacity: Gauge,
+    pool_connections: Family<PoolStateLabels, Gauge>,
+    pool_waiting: Gauge,
+    pool_max: Gauge,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
@@ -113,6 +158,15 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut metrics = Metrics {
+            sources: std::sync::OnceLock::new(),
+            scraping: std::sync::Mutex::new(()),
+            cache_hits: Counter::default(),
+            cache_misses: Counter::default(),
+            cache_entries: Gauge::default(),
+            cache_capacity: Gauge::default(),
+            pool_connections: Family::default(),
+            pool_waiting: Gauge::default(),
+            pool_max: Gauge::default(),
             registry: Registry::with_prefix("workgate"),
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
@@ -176,7 +230,77 @@ impl Metrics {
             "The cap on connections open at once",
             metrics.connection_limit.clone(),
         );
+        r.register(
+            "caller_cache_hits",
+            "Requests authenticated from the caller cache",
+            metrics.cache_hits.clone(),
+        );
+        r.register(
+            "caller_cache_misses",
+            "Requests whose caller was looked up in the store (directory changed, or not kept)",
+            metrics.cache_misses.clone(),
+        );
+        r.register(
+            "caller_cache_entries",
+            "Callers kept in the cache now",
+            metrics.cache_entries.clone(),
+        );
+        r.register(
+            "caller_cache_capacity",
+            "The most callers the cache keeps",
+            metrics.cache_capacity.clone(),
+        );
         metrics
+    }
+
+    /// Reads the caller cache's (and the pool's) figures from `sources` at each scrape.
+    pub fn read_from(&mut self, sources: Sources) {
+        if sources.pool.is_some() {
+            let r = &mut self.registry;
+            r.register(
+                "database_pool_connections",
+                "PostgreSQL connections open, by state (idle, in_use)",
+                self.pool_connections.clone(),
+            );
+            r.register(
+                "database_pool_waiting",
+                "Requests waiting for a pooled PostgreSQL connection",
+                self.pool_waiting.clone(),
+            );
+            r.register(
+                "database_pool_max",
+                "The most PostgreSQL connections the pool opens",
+                self.pool_max.clone(),
+            );
+        }
+        let _ = self.sources.set(sources);
+    }
+
+    /// Brings the figures read from elsewhere up to date.
+    fn refresh(&self) {
+        let Some(sources) = self.sources.get() else {
+            return;
+        };
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(|e| e.into_inner());
+        let cache = sources.engine.caller_cache_figures();
+        self.cache_hits
+            .inc_by(cache.hits.saturating_sub(self.cache_hits.get()));
+        self.cache_misses
+            .inc_by(cache.misses.saturating_sub(self.cache_misses.get()));
+        self.cache_entries.set(gauge(cache.entries as usize));
+        self.cache_capacity.set(gauge(cache.capacity as usize));
+        if let Some(pool) = &sources.pool {
+            let pool = (pool.0)();
+            let idle = pool.available.min(pool.size);
+            self.pool_connections
+                .get_or_create(&PoolStateLabels { state: "idle" })
+                .set(gauge(idle));
+            self.pool_connections
+                .get_or_create(&PoolStateLabels { state: "in_use" })
+                .set(gauge(pool.size - idle));
+            self.pool_waiting.set(gauge(pool.waiting));
+            self.pool_max.set(gauge(pool.max_size));
+        }
     }
 
     /// Counts one answered request. `route` is a template or one of the labels above.
@@ -240,11 +364,16 @@ impl Metrics {
 
     /// The figures in the Prometheus text format (0.0.4).
     pub fn encode(&self) -> String {
+        self.refresh();
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry);
         text
     }
+}
+
+fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The method as a label of bounded cardinality: the standard methods, else `other`.

@@ -17,6 +17,11 @@
 //!   `rules::failure_window`); `login_failures_by_last_at` makes that a range delete.
 //! - `users.counts_as_admin` is written from core's `rules::counts_as_admin` with every user
 //!   row, so the last-admin check counts an index instead of restating who counts in SQL.
+//! - `directory_generation` is one row whose `value` triggers bump with every row inserted,
+//!   updated or deleted in `users`, `workspaces` or `memberships` — in the writing
+//!   transaction, whoever writes (this binary, an older one, the `sqlite3` shell) — so a
+//!   process that reads an unchanged value knows its cached callers are current
+//!   (`Directory::generation`, core's `engine::caller_cache`).
 //! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
 //!   membership per pair); the store maps constraint errors to `StoreError`s.
 
@@ -138,6 +143,36 @@ CREATE TABLE records (
     doc         TEXT    NOT NULL,
     PRIMARY KEY (dataset_seq, id)
 ) WITHOUT ROWID;
+"#,
+        backfill: None,
+    },
+    Migration {
+        version: 5,
+        description: "count changes to users, workspaces and memberships (the caller cache's generation)",
+        sql: r#"
+CREATE TABLE directory_generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO directory_generation (id, value) VALUES (1, 1);
+CREATE TRIGGER users_insert_bumps_generation AFTER INSERT ON users
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER users_update_bumps_generation AFTER UPDATE ON users
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER users_delete_bumps_generation AFTER DELETE ON users
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER workspaces_insert_bumps_generation AFTER INSERT ON workspaces
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER workspaces_update_bumps_generation AFTER UPDATE ON workspaces
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER workspaces_delete_bumps_generation AFTER DELETE ON workspaces
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER memberships_insert_bumps_generation AFTER INSERT ON memberships
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER memberships_update_bumps_generation AFTER UPDATE ON memberships
+BEGIN UPDATE directory_generation SET value = value + 1; END;
+CREATE TRIGGER memberships_delete_bumps_generation AFTER DELETE ON memberships
+BEGIN UPDATE directory_generation SET value = value + 1; END;
 "#,
         backfill: None,
     },

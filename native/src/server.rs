@@ -53,18 +53,31 @@ pub struct ServeOptions {
     /// Where to serve `GET /metrics`; `None` keeps the figures unserved.
     pub metrics_addr: Option<SocketAddr>,
     pub log_format: LogFormat,
+    /// The database pool's figures for the metrics, on PostgreSQL.
+    pub pool: Option<metrics::PoolSource>,
 }
 
 /// What every request handler shares.
 #[derive(Clone)]
 struct Shared {
     engine: Arc<NativeEngine>,
-    metrics: Arc<Metrics>,
+    /// `None` when no one can read the figures (no `--metrics-addr`): requests are not counted.
+    metrics: Option<Arc<Metrics>>,
     log_format: LogFormat,
 }
 
-/// The application: `/api` to the engine, the rest to the web app.
-pub fn app(engine: Arc<NativeEngine>, metrics: Arc<Metrics>, log_format: LogFormat) -> Router {
+/// The route template the engine matched, handed from [`api`] to [`observe`] in the
+/// response's extensions, so a request is matched once.
+#[derive(Clone, Copy)]
+struct MatchedRoute(Option<&'static str>);
+
+/// The application: `/api` to the engine, the rest to the web app. `metrics`: where request
+/// figures are counted, if anywhere.
+pub fn app(
+    engine: Arc<NativeEngine>,
+    metrics: Option<Arc<Metrics>>,
+    log_format: LogFormat,
+) -> Router {
     let shared = Shared {
         engine,
         metrics,
@@ -118,7 +131,12 @@ pub async fn run(
         limits.idle_timeout
     );
 
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    metrics.read_from(metrics::Sources {
+        engine: engine.clone(),
+        pool: options.pool.clone(),
+    });
+    let metrics = Arc::new(metrics);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut stop_rx = stop_rx.clone();
@@ -142,7 +160,8 @@ pub async fn run(
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let app = app(engine, metrics.clone(), options.log_format);
+    let request_metrics = options.metrics_addr.map(|_| metrics.clone());
+    let app = app(engine, request_metrics, options.log_format);
     connections::serve(listener, app, limits, metrics, stopped()).await;
     tracing::info!("stopped");
     Ok(())
@@ -242,7 +261,10 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
             .collect(),
         body: body.to_vec(),
     };
-    to_axum(engine.handle(core_request).await)
+    let (answer, template) = engine.handle_routed(core_request).await;
+    let mut response = to_axum(answer);
+    response.extensions_mut().insert(MatchedRoute(template));
+    response
 }
 
 /// The engine's answer as an axum response.
@@ -308,14 +330,18 @@ async fn observe(
         .insert(request_id::HEADER, id.header_value());
     let status = response.status().as_u16();
     let route = if is_api(&path) {
-        workgate_core::engine::route_template(method.as_str(), &path)
-            .unwrap_or(metrics::UNMATCHED_ROUTE)
+        match response.extensions().get::<MatchedRoute>() {
+            Some(MatchedRoute(template)) => template.unwrap_or(metrics::UNMATCHED_ROUTE),
+            // Refused before the engine (body limit, timeout): match here, rarely.
+            None => workgate_core::engine::route_template(method.as_str(), &path)
+                .unwrap_or(metrics::UNMATCHED_ROUTE),
+        }
     } else {
         metrics::WEB_APP_ROUTE
     };
-    shared
-        .metrics
-        .request(method.as_str(), route, status, elapsed);
+    if let Some(metrics) = &shared.metrics {
+        metrics.request(method.as_str(), route, status, elapsed);
+    }
     let micros = elapsed.as_micros();
     match shared.log_format {
         LogFormat::Text => tracing::info!(

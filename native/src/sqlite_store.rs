@@ -540,6 +540,17 @@ impl Directory for SqliteStore {
             .await
     }
 
+    async fn generation(&self) -> StoreResult<Option<u64>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT value FROM directory_generation")
+                .map_err(backend)?;
+            let value: i64 = stmt.query_row([], |r| r.get(0)).map_err(backend)?;
+            Ok(Some(value as u64))
+        })
+        .await
+    }
+
     async fn user_count(&self) -> StoreResult<u64> {
         self.read(|conn| {
             let mut stmt = conn

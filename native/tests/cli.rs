@@ -130,7 +130,7 @@ fn database_migrate_applies_the_schema_once() {
     assert!(home.db().exists());
     let again = home.run(&["database", "migrate"]);
     assert_eq!(again.code, 0);
-    assert_eq!(again.stdout, "Database schema is up to date (version 4).\n");
+    assert_eq!(again.stdout, "Database schema is up to date (version 5).\n");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod common;
 mod postgres_support;
+mod revocation;
 
 use std::process::Stdio;
 use std::sync::Barrier;
@@ -245,6 +246,45 @@ fn what_one_instance_writes_the_next_request_on_another_sees() {
     );
 }
 
+/// With the caller cached on B, every kind of revocation made on A (or in SQL) holds on B's
+/// next request: the directory generation is read on every request (`revocation`).
+#[test]
+fn revocations_hold_on_the_next_request_with_the_caller_cached() {
+    let Some(cluster) = cluster_url("revocations_hold_on_the_next_request_with_the_caller_cached")
+    else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let db = runtime.block_on(TestDatabase::create(&cluster, "revocations", ""));
+    let (home_a, home_b) = (Home::new(), Home::new());
+    let metrics = revocation::free_metrics_addr();
+    let start = |home: &Home, extra: &[&str]| {
+        let mut args = vec!["serve", "--port", "0", "--database-url", &db.url];
+        args.extend_from_slice(extra);
+        let mut cmd = home.command(&args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        Served::start(cmd)
+    };
+    let a = start(&home_a, &[]);
+    let b = start(&home_b, &["--metrics-addr", &metrics]);
+    let sql = |statement: &str| {
+        runtime.block_on(async {
+            db.connect()
+                .await
+                .batch_execute(statement)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"))
+        })
+    };
+    revocation::revocations_hold_on_the_next_request(
+        &a,
+        &b,
+        &format!("http://{metrics}/metrics"),
+        &sql,
+    );
+    drop((a, b));
+}
+
 #[test]
 fn fifty_parallel_creates_of_one_name_over_three_instances_make_one() {
     let Some(d) = Deployment::start(
@@ -482,7 +522,7 @@ fn admin_tasks_run_on_postgres() {
     assert!(
         migrated
             .stdout
-            .contains("Database schema is up to date (version 1)."),
+            .contains("Database schema is up to date (version 2)."),
         "{migrated:?}"
     );
     let mut cmd = home.command(&["serve", "--port", "0", "--database-url", &db.url]);

@@ -111,7 +111,7 @@ fn bulk_body(from: usize, to: usize) -> Vec<u8> {
 }
 
 /// Logs records `0..n` into `dataset` from `clients` connections; answers the seconds taken.
-fn ingest(base_url: &str, dataset: &str, n: usize, clients: usize) -> Result<f64> {
+pub(crate) fn ingest(base_url: &str, dataset: &str, n: usize, clients: usize) -> Result<f64> {
     let bulks: Vec<(usize, usize)> = (0..n)
         .step_by(BULK)
         .map(|f| (f, (f + BULK).min(n)))
@@ -211,7 +211,7 @@ fn scan_all(base_url: &str, dataset: &str) -> Result<(usize, f64)> {
 }
 
 /// Median milliseconds of one scan page starting in the middle of a dataset of `n` records.
-fn middle_page_ms(base_url: &str, dataset: &str, n: usize) -> Result<f64> {
+pub(crate) fn middle_page_ms(base_url: &str, dataset: &str, n: usize) -> Result<f64> {
     let mut conn = Conn::open(base_url)?;
     let after = format!("r{:07}", n / 2);
     let mut samples = Vec::new();

@@ -56,11 +56,17 @@ pub fn spawn(home: &Path) -> Result<Server> {
 /// Starts the already built release server with `env` on top of the current environment. Its
 /// log goes to `<home>/workgate.log`.
 fn spawn_built(home: &Path, env: &[(&str, &str)]) -> Result<Server> {
+    spawn_built_with(home, env, &[])
+}
+
+/// [`spawn_built`] with more `serve` arguments (such as `--database-url`).
+fn spawn_built_with(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Server> {
     std::fs::create_dir_all(home)?;
     let log = std::fs::File::create(home.join("workgate.log"))?;
     let mut cmd = Command::new(release_binary("workgate"));
     cmd.args(["serve", "--port", "0", "--home"])
         .arg(home)
+        .args(args)
         .env_remove("ARGILLA_DATABASE_URL")
         .env_remove("WORKGATE_PASSWORD_COST")
         .envs(env.iter().copied())
@@ -119,9 +125,12 @@ struct Figures {
     non_2xx: u64,
 }
 
-/// Load-generator benchmarks (issue 3): API-key `GET /api/me` against workgate and against a
-/// bare axum hello-world; `/api/me` p99 while logins run at the default cost; and a database of
-/// 100k users, 10k workspaces and 1M memberships against an empty one, with resident memory.
+/// Load-generator benchmarks (issues 3 and 11): API-key `GET /api/me` against workgate and
+/// against a bare axum hello-world, in one run, on SQLite and on PostgreSQL (a throwaway
+/// cluster); `/api/me` p99 while logins run at the default cost; a database of 100k users, 10k
+/// workspaces and 1M memberships against an empty one, with resident memory, on both; two
+/// instances on one PostgreSQL (aggregate req/s); and on PostgreSQL a scan page of a dataset
+/// of 1M records against one of 10k.
 pub fn bench() -> Result<()> {
     ensure_wrk()?;
     run(cargo().args([
@@ -244,8 +253,169 @@ pub fn bench() -> Result<()> {
         server.stop();
     }
 
+    // 5. PostgreSQL: the same, on a throwaway cluster.
+    let mut notes = Vec::new();
+    bench_postgres(&scratch, &mut rows, &mut notes)?;
+
     print_table(&rows);
+    for note in notes {
+        println!("{note}");
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at the end (1, 5, 15 min): {}", load.trim());
     Ok(())
+}
+
+/// The PostgreSQL rows: an empty store (admin and annotator keys), two instances on one
+/// database, 100k users / 10k workspaces / 1M memberships, and scan pages at 10k and 1M
+/// records.
+fn bench_postgres(
+    scratch: &Path,
+    rows: &mut Vec<(String, Figures, Option<u64>)>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let cluster = crate::postgres::Cluster::start()?;
+    let cheap = [("WORKGATE_PASSWORD_COST", TEST_PASSWORD_COST)];
+
+    // Empty store.
+    cluster.create_database("bench_empty")?;
+    let url = cluster.url("bench_empty");
+    let home = scratch.join("pg-empty");
+    let mut server = spawn_built_with(&home, &cheap, &["--database-url", &url])?;
+    create_bench_annotator_with(&home, &["--database-url", &url])?;
+    let admin = wrk(&server.base_url, "/api/me", Some("argilla.apikey"))?;
+    rows.push((
+        "workgate, PostgreSQL, empty, GET /api/me (admin key)".into(),
+        admin,
+        None,
+    ));
+    let annotator = wrk(&server.base_url, "/api/me", Some("bench-key-1"))?;
+    let rss = vm_rss_kib(server.child.id());
+    rows.push((
+        "workgate, PostgreSQL, empty, GET /api/me (annotator key)".into(),
+        annotator,
+        rss,
+    ));
+
+    // Two instances on the same database, 32 connections each.
+    let second = spawn_built_with(
+        &scratch.join("pg-empty-2"),
+        &cheap,
+        &["--database-url", &url],
+    )?;
+    let both = std::thread::scope(|scope| {
+        let runs: Vec<_> = [&server.base_url, &second.base_url]
+            .into_iter()
+            .map(|base| scope.spawn(move || wrk_with(base, "/api/me", Some("bench-key-1"), "32")))
+            .collect();
+        runs.into_iter()
+            .map(|r| {
+                r.join()
+                    .map_err(|_| anyhow::anyhow!("wrk thread panicked"))?
+            })
+            .collect::<Result<Vec<Figures>>>()
+    })?;
+    let aggregate = Figures {
+        requests_per_sec: both.iter().map(|f| f.requests_per_sec).sum(),
+        p50_ms: both.iter().map(|f| f.p50_ms).fold(0.0, f64::max),
+        p99_ms: both.iter().map(|f| f.p99_ms).fold(0.0, f64::max),
+        non_2xx: both.iter().map(|f| f.non_2xx).sum(),
+    };
+    rows.push((
+        "workgate, PostgreSQL, 2 instances × 32 conns, GET /api/me (annotator; sum, worst p)"
+            .into(),
+        aggregate,
+        None,
+    ));
+    drop(second);
+    server.stop();
+
+    // 100k users, 10k workspaces, 1M memberships; then datasets of 10k and 1M records.
+    cluster.create_database("bench_large")?;
+    let url = cluster.url("bench_large");
+    let t = Instant::now();
+    run(Command::new(release_example("bulk_load"))
+        .arg(&url)
+        .args(["100000", "10000", "10"]))?;
+    notes.push(format!(
+        "PostgreSQL bulk load (100k users, 1M memberships): {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
+    let mut server =
+        spawn_built_with(&scratch.join("pg-large"), &cheap, &["--database-url", &url])?;
+    let annotator = wrk(&server.base_url, "/api/me", Some("bench-key-54321"))?;
+    let rss = vm_rss_kib(server.child.id());
+    rows.push((
+        "workgate, PostgreSQL, 100k users/10k ws/1M members, GET /api/me (annotator, 10 ws)".into(),
+        annotator,
+        rss,
+    ));
+
+    // Records: 10k logged through the API into each dataset, then the large one copied up to
+    // 1M in SQL (ids r0000000…r0999999; its record count in the dataset row stays 10k). A
+    // failure here is a note, not the end of the run.
+    if let Err(e) = bench_scan_pages(&cluster, &server.base_url, notes) {
+        notes.push(format!("PostgreSQL scan pages: not measured: {e:#}"));
+    }
+    server.stop();
+    drop(cluster);
+    Ok(())
+}
+
+/// On the large PostgreSQL database: datasets `small` (10k records) and `large` (1M), and the
+/// median time of one scan page from the middle of each. The bulk loader made no default admin
+/// or `argilla` workspace, which the dataset benchmark's client uses: they are added in SQL.
+fn bench_scan_pages(
+    cluster: &crate::postgres::Cluster,
+    base_url: &str,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    psql(
+        cluster,
+        "bench_large",
+        "INSERT INTO workspaces (id, name, inserted_at, updated_at) \
+         VALUES (gen_random_uuid(), 'argilla', 0, 0); \
+         INSERT INTO users (id, username, first_name, role, password_hash, api_key_digest, \
+                            api_key_prefix, security_stamp, disabled, counts_as_admin, \
+                            inserted_at, updated_at) \
+         SELECT gen_random_uuid(), 'argilla', 'Argilla', 'admin', password_hash, \
+                sha256(convert_to('argilla.apikey', 'UTF8')), 'argill', 'bench', false, true, 0, 0 \
+         FROM users WHERE username = 'user0';",
+    )?;
+    crate::bench_datasets::ingest(base_url, "small", 10_000, 2)?;
+    crate::bench_datasets::ingest(base_url, "large", 10_000, 2)?;
+    let t = Instant::now();
+    psql(
+        cluster,
+        "bench_large",
+        "INSERT INTO records (dataset_seq, id, doc) \
+         SELECT r.dataset_seq, 'r' || lpad((k * 10000 + substr(r.id, 2)::int)::text, 7, '0'), \
+                replace(r.doc, r.id, 'r' || lpad((k * 10000 + substr(r.id, 2)::int)::text, 7, '0')) \
+         FROM records r JOIN datasets d ON d.seq = r.dataset_seq AND d.name = 'large', \
+              generate_series(1, 99) k; \
+         ANALYZE records;",
+    )?;
+    notes.push(format!(
+        "PostgreSQL: 990k records copied in SQL in {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
+    let small = crate::bench_datasets::middle_page_ms(base_url, "small", 10_000)?;
+    let large = crate::bench_datasets::middle_page_ms(base_url, "large", 1_000_000)?;
+    notes.push(format!(
+        "PostgreSQL: one scan page of 1000 from the middle (median of 30): {small:.2} ms at 10k \
+         records, {large:.2} ms at 1M ({:.2}×)",
+        large / small
+    ));
+    Ok(())
+}
+
+/// One SQL script on database `db` of `cluster`, with `psql`.
+fn psql(cluster: &crate::postgres::Cluster, db: &str, sql: &str) -> Result<()> {
+    let bin = crate::postgres::server_bin_dir()?;
+    run(Command::new(bin.join("psql"))
+        .arg(cluster.url(db))
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .stdout(Stdio::null()))
 }
 
 fn ensure_wrk() -> Result<()> {
@@ -258,6 +428,11 @@ fn ensure_wrk() -> Result<()> {
 
 /// An annotator with the key `bench-key-1` and ten team workspaces, through the command line.
 fn create_bench_annotator(home: &Path) -> Result<()> {
+    create_bench_annotator_with(home, &[])
+}
+
+/// [`create_bench_annotator`] with more `users create` arguments (such as `--database-url`).
+fn create_bench_annotator_with(home: &Path, args: &[&str]) -> Result<()> {
     let mut cmd = Command::new(release_binary("workgate"));
     cmd.arg("--home")
         .arg(home)
@@ -273,6 +448,8 @@ fn create_bench_annotator(home: &Path) -> Result<()> {
             "--api-key",
             "bench-key-1",
         ])
+        .args(args)
+        .env_remove("ARGILLA_DATABASE_URL")
         .env("WORKGATE_PASSWORD_COST", TEST_PASSWORD_COST)
         .stdout(Stdio::null());
     for i in 0..9 {
@@ -283,8 +460,18 @@ fn create_bench_annotator(home: &Path) -> Result<()> {
 
 /// `wrk` with 64 connections for BENCH_SECONDS against `base_url + path`.
 fn wrk(base_url: &str, path: &str, api_key: Option<&str>) -> Result<Figures> {
+    wrk_with(base_url, path, api_key, BENCH_CONNECTIONS)
+}
+
+/// `wrk` with `connections` for BENCH_SECONDS against `base_url + path`.
+fn wrk_with(
+    base_url: &str,
+    path: &str,
+    api_key: Option<&str>,
+    connections: &str,
+) -> Result<Figures> {
     let mut cmd = Command::new("wrk");
-    cmd.args(["-t", BENCH_THREADS, "-c", BENCH_CONNECTIONS, "--latency"])
+    cmd.args(["-t", BENCH_THREADS, "-c", connections, "--latency"])
         .arg("-d")
         .arg(format!("{BENCH_SECONDS}s"));
     if let Some(key) = api_key {

@@ -1,7 +1,9 @@
 //! Authentication (API.md section 3), login with throttling (9.6), and the caller's own
 //! endpoints: `/api/me`, `/api/v1/me/workspaces`, `PUT /api/me/password`.
 
-use crate::access::{Action, Resource};
+use std::sync::{Arc, OnceLock};
+
+use crate::access::{Action, Resource, Subject};
 use crate::credentials::{self, ApiKeyDigest, TokenClaims};
 use crate::domain::{LoginFailures, Role, User};
 use crate::http::{Request, Response};
@@ -9,6 +11,7 @@ use crate::rules;
 use crate::store::{StoreError, UserEdit};
 use crate::timestamp::Timestamp;
 
+use super::caller_cache::{CacheKey, Entry};
 use super::error::{ApiError, ApiResult, FieldError};
 use super::input::{self, Fields};
 use super::schema::{Token, UserOut, WorkspaceOut, Workspaces};
@@ -21,6 +24,9 @@ pub struct Caller {
     /// The API key the caller authenticated with, if it used one (kept only for this request,
     /// to echo the caller's own key back as Argilla does).
     api_key: Option<String>,
+    /// The caller as the cache keeps it (or as this request alone keeps it, when the
+    /// directory has no generation): where its workspaces are kept once read.
+    entry: Arc<Entry>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -41,15 +47,14 @@ impl Engine {
             .map(str::trim)
             .filter(|k| !k.is_empty())
         {
-            let user = self
-                .stores
-                .directory
-                .user_by_api_key(&ApiKeyDigest::of(key))
+            let entry = self
+                .caller_entry(CacheKey::ApiKey(ApiKeyDigest::of(key)))
                 .await?;
-            return match user {
-                Some(user) if !user.disabled => Ok(Caller {
-                    user,
+            return match entry {
+                Some(entry) if !entry.user.disabled => Ok(Caller {
+                    user: entry.user.clone(),
                     api_key: Some(key.to_string()),
+                    entry,
                 }),
                 _ => Err(ApiError::Unauthorized),
             };
@@ -66,19 +71,80 @@ impl Engine {
         let secret = self.token_secret().await?;
         let claims = credentials::verify_token(secret, token.trim(), self.platform.now())
             .map_err(|_| ApiError::Unauthorized)?;
-        match self.stores.directory.user_by_id(claims.uid).await? {
-            Some(user)
-                if !user.disabled
-                    && user.username == claims.sub
-                    && stamp_matches(&user.security_stamp, &claims.stp) =>
+        match self.caller_entry(CacheKey::User(claims.uid)).await? {
+            Some(entry)
+                if !entry.user.disabled
+                    && entry.user.username == claims.sub
+                    && stamp_matches(&entry.user.security_stamp, &claims.stp) =>
             {
                 Ok(Caller {
-                    user,
+                    user: entry.user.clone(),
                     api_key: None,
+                    entry,
                 })
             }
             _ => Err(ApiError::Unauthorized),
         }
+    }
+
+    /// The user `key` names, from the caller cache when the directory's generation is the
+    /// one the entry was kept under, else from the store (and then kept, under the generation
+    /// read *before* the lookup; see [`super::caller_cache`]). Unknown keys are not kept.
+    async fn caller_entry(&self, key: CacheKey) -> ApiResult<Option<Arc<Entry>>> {
+        let generation = if self.config.caller_cache_capacity > 0 {
+            self.stores.directory.generation().await?
+        } else {
+            None
+        };
+        if let Some(generation) = generation
+            && let Some(entry) = self.caller_cache.get(&key, generation)
+        {
+            return Ok(Some(entry));
+        }
+        let user = match &key {
+            CacheKey::ApiKey(digest) => self.stores.directory.user_by_api_key(digest).await?,
+            CacheKey::User(id) => self.stores.directory.user_by_id(*id).await?,
+        };
+        Ok(user.map(|user| match generation {
+            Some(generation) => self.caller_cache.insert(key, generation, user),
+            None => Arc::new(Entry {
+                user,
+                accessible: OnceLock::new(),
+            }),
+        }))
+    }
+
+    /// The workspaces the caller can access ([`Engine::accessible_workspaces`]), read once per
+    /// cache entry.
+    pub(crate) async fn caller_workspaces(
+        &self,
+        caller: &Caller,
+    ) -> ApiResult<Vec<crate::domain::Workspace>> {
+        if let Some(kept) = caller.entry.accessible.get() {
+            return Ok(kept.to_vec());
+        }
+        let read: Arc<[crate::domain::Workspace]> =
+            self.accessible_workspaces(&caller.user).await?.into();
+        Ok(caller.entry.accessible.get_or_init(|| read).to_vec())
+    }
+
+    /// The access-model subject of the caller ([`Engine::subject`]), its memberships from
+    /// [`Engine::caller_workspaces`].
+    pub(crate) async fn caller_subject(&self, caller: &Caller) -> ApiResult<Subject> {
+        let workspaces = if caller.user.role == Role::Admin {
+            Vec::new()
+        } else {
+            self.caller_workspaces(caller)
+                .await?
+                .into_iter()
+                .map(|w| w.name)
+                .collect()
+        };
+        Ok(Subject::new(
+            caller.user.username.clone(),
+            caller.user.role,
+            workspaces,
+        ))
     }
 
     /// The `api_key` shown for `user` to `caller` (API.md 9.2): the caller's own key when it
@@ -95,6 +161,7 @@ impl Engine {
         if let Some(Caller {
             user: me,
             api_key: Some(key),
+            ..
         }) = caller
             && me.id == user.id
             && ApiKeyDigest::of(key) == user.api_key_digest
@@ -157,7 +224,7 @@ impl Engine {
 
     pub(crate) async fn me(&self, caller: &Caller) -> ApiResult<Response> {
         let workspaces = self
-            .accessible_workspaces(&caller.user)
+            .caller_workspaces(caller)
             .await?
             .into_iter()
             .map(|w| w.name)
@@ -177,7 +244,7 @@ impl Engine {
 
     pub(crate) async fn my_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
         let items = self
-            .accessible_workspaces(&caller.user)
+            .caller_workspaces(caller)
             .await?
             .iter()
             .map(WorkspaceOut::from)
@@ -361,7 +428,7 @@ impl Engine {
         let (Some(current), Some(new)) = (current, new) else {
             return Err(ApiError::Validation(Vec::new()));
         };
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         authorize(
             &subject,
             Action::ChangeOwnPassword,

@@ -241,7 +241,7 @@ impl Engine {
         {
             return Err(wrong_task(task));
         }
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         if !crate::access::can(
             &subject,
             Action::ReadDataset,
@@ -259,7 +259,7 @@ impl Engine {
         req: &Request,
     ) -> ApiResult<Response> {
         let store = self.datasets_store()?;
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         let workspaces: Vec<String> = match workspace_of(req) {
             Some(ws) => {
                 let exists = self
@@ -280,7 +280,7 @@ impl Engine {
                 vec![ws]
             }
             None => self
-                .accessible_workspaces(&caller.user)
+                .caller_workspaces(caller)
                 .await?
                 .into_iter()
                 .map(|w| w.name)
@@ -365,7 +365,7 @@ impl Engine {
         {
             return Err(workspace_not_found(&workspace));
         }
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         if !crate::access::can(
             &subject,
             Action::CreateDataset,
@@ -488,7 +488,7 @@ impl Engine {
         let Some(dataset) = store.dataset(&workspace, &name).await? else {
             return ok_value(&Value::Null);
         };
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         if !crate::access::can(
             &subject,
             Action::ReadDataset,
@@ -645,7 +645,7 @@ impl Engine {
         let mut new_id = || self.new_id().to_string();
         let bulk = records::read_bulk(task, &body, &mut new_id).map_err(validation)?;
         let workspace = workspace_of(call.req).ok_or_else(missing_workspace)?;
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         let existing = if is_valid_name(&raw_name) {
             store.dataset(&workspace, &raw_name).await?
         } else {

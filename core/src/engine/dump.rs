@@ -121,7 +121,7 @@ impl Engine {
     /// A dump holds every user's hashes and the whole audit log, and an import creates users:
     /// only those who may list users, create them and read the log.
     async fn authorize_moving(&self, caller: &Caller) -> ApiResult<()> {
-        let subject = self.subject(&caller.user).await?;
+        let subject = self.caller_subject(caller).await?;
         for action in [Action::ListUsers, Action::CreateUser, Action::ReadAuditLog] {
             authorize(&subject, action, &Resource::Instance)?;
         }

@@ -4,6 +4,7 @@
 //! together.
 
 mod auth;
+pub mod caller_cache;
 pub mod cors;
 pub mod datasets;
 mod dump;
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 use crate::access::{Action, Resource, Subject};
 use crate::credentials::PasswordCost;
-use crate::domain::{AuditEntry, Role, User, Workspace};
+use crate::domain::{AuditEntry, User, Workspace};
 use crate::http::{Request, Response};
 use crate::platform::Platform;
 use crate::store::Stores;
@@ -34,6 +35,7 @@ use error::{ApiError, ApiResult};
 use routes::RouteMatch;
 
 pub use auth::Caller;
+pub use caller_cache::CallerCacheFigures;
 
 /// The largest body of an endpoint that does not declare its own limit (1 MiB); larger ones
 /// are 413. A host that refuses before reading asks [`body_limit`] per request.
@@ -122,6 +124,9 @@ pub struct Config {
     /// Which origins may call the API from a browser (`ARGILLA_CORS_ORIGINS`; every origin
     /// by default).
     pub cors: cors::CorsPolicy,
+    /// The most authenticated callers kept in process ([`caller_cache`]; 0: none). Used only
+    /// with a directory that keeps a generation.
+    pub caller_cache_capacity: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -136,6 +141,7 @@ impl std::fmt::Debug for Config {
             .field("throttle", &self.throttle)
             .field("default_user", &self.default_user)
             .field("cors", &self.cors)
+            .field("caller_cache_capacity", &self.caller_cache_capacity)
             .finish()
     }
 }
@@ -149,9 +155,13 @@ impl Default for Config {
             throttle: ThrottlePolicy::default(),
             default_user: DefaultUserConfig::default(),
             cors: cors::CorsPolicy::default(),
+            caller_cache_capacity: DEFAULT_CALLER_CACHE_CAPACITY,
         }
     }
 }
+
+/// [`Config::caller_cache_capacity`]'s default: ten thousand callers, a few MiB at most.
+pub const DEFAULT_CALLER_CACHE_CAPACITY: usize = 10_000;
 
 /// The API engine.
 pub struct Engine {
@@ -162,6 +172,8 @@ pub struct Engine {
     token_secret: OnceLock<Vec<u8>>,
     /// A hash verified when the username is unknown, so failed logins take the same time.
     decoy_hash: OnceLock<String>,
+    /// Authenticated callers while the directory does not change.
+    caller_cache: caller_cache::CallerCache,
 }
 
 impl Engine {
@@ -170,12 +182,14 @@ impl Engine {
         if let Some(secret) = &config.token_secret {
             let _ = token_secret.set(secret.clone());
         }
+        let caller_cache = caller_cache::CallerCache::new(config.caller_cache_capacity);
         Engine {
             stores,
             platform: std::sync::Arc::new(platform),
             config,
             token_secret,
             decoy_hash: OnceLock::new(),
+            caller_cache,
         }
     }
 
@@ -191,21 +205,38 @@ impl Engine {
         &self.config
     }
 
+    /// The caller cache's figures ([`caller_cache`]), for a host's metrics.
+    pub fn caller_cache_figures(&self) -> CallerCacheFigures {
+        self.caller_cache.figures()
+    }
+
     /// Answers one API request. Never panics on any input; every failure is an error envelope.
     /// A CORS preflight is answered before routing and authentication; every `/api` answer
     /// carries the CORS headers ([`cors`]).
     pub async fn handle(&self, request: Request) -> Response {
+        self.handle_routed(request).await.0
+    }
+
+    /// [`Engine::handle`], also saying which endpoint's path template the request reached
+    /// (`None`: none; [`route_template`]'s answer, from the one match the engine makes), for a
+    /// host's metrics and logs.
+    pub async fn handle_routed(&self, request: Request) -> (Response, Option<&'static str>) {
         if let Some(answer) = self.config.cors.preflight(&request) {
-            return answer;
+            return (answer, None);
         }
-        let mut response = match self.route(&request).await {
+        let found = routes::match_route(&request.method, &request.path);
+        let template = match &found {
+            RouteMatch::Found { endpoint, .. } => Some(endpoint.path),
+            _ => None,
+        };
+        let mut response = match self.route(&request, found).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
         self.config
             .cors
             .decorate(&request.path, request.header_value("origin"), &mut response);
-        response
+        (response, template)
     }
 
     /// The answer to a request on `path` (with `Origin` header `origin`) that the host refuses
@@ -217,8 +248,7 @@ impl Engine {
         response
     }
 
-    async fn route(&self, req: &Request) -> ApiResult<Response> {
-        let found = routes::match_route(&req.method, &req.path);
+    async fn route(&self, req: &Request, found: RouteMatch<'_>) -> ApiResult<Response> {
         let limit = found.body_limit();
         if req.body.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
@@ -281,22 +311,6 @@ impl Engine {
             .token_secret(self.random::<32>().to_vec())
             .await?;
         Ok(self.token_secret.get_or_init(|| secret))
-    }
-
-    /// The access-model subject for a user: its role and (for annotators) memberships.
-    pub(crate) async fn subject(&self, user: &User) -> ApiResult<Subject> {
-        let workspaces = if user.role == Role::Admin {
-            Vec::new()
-        } else {
-            self.stores
-                .directory
-                .workspaces_of(user.id)
-                .await?
-                .into_iter()
-                .map(|w| w.name)
-                .collect()
-        };
-        Ok(Subject::new(user.username.clone(), user.role, workspaces))
     }
 
     /// The audit entry for a change, which the store writes with it (see `store::Directory`,

@@ -57,21 +57,28 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
     } else {
         path
     };
+    let segments: Vec<&'a str> = path.split('/').collect();
     let mut allow = Vec::new();
     let mut best: Option<(usize, &'static Endpoint, Params<'a>)> = None;
-    for endpoint in endpoints() {
-        let Some(params) = match_template(endpoint.path, path) else {
+    for compiled in compiled_routes() {
+        if compiled.segments.len() != segments.len() {
+            continue;
+        }
+        let Some(params) = compiled.match_segments(&segments) else {
             continue;
         };
+        let endpoint = compiled.endpoint;
         if endpoint.method != method {
             if !allow.contains(&endpoint.method) {
                 allow.push(endpoint.method);
             }
             continue;
         }
-        let literal = literal_len(endpoint.path);
-        if best.as_ref().is_none_or(|(len, _, _)| literal > *len) {
-            best = Some((literal, endpoint, params));
+        if best
+            .as_ref()
+            .is_none_or(|(len, _, _)| compiled.literal > *len)
+        {
+            best = Some((compiled.literal, endpoint, params));
         }
     }
     match best {
@@ -79,6 +86,38 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
         None if allow.is_empty() => RouteMatch::NotFound,
         None => RouteMatch::WrongMethod { allow },
     }
+}
+
+/// An endpoint's template split once into its segments, with its literal length, so a
+/// request is matched without re-reading every template.
+struct CompiledRoute {
+    endpoint: &'static Endpoint,
+    segments: Vec<&'static str>,
+    literal: usize,
+}
+
+impl CompiledRoute {
+    fn match_segments<'a>(&self, segments: &[&'a str]) -> Option<Params<'a>> {
+        let mut params = Vec::new();
+        for (template, segment) in self.segments.iter().zip(segments) {
+            params.extend(match_segment(template, segment)?);
+        }
+        Some(params)
+    }
+}
+
+/// Every endpoint's [`CompiledRoute`], in the order of [`MODULES`], made on first use.
+fn compiled_routes() -> &'static [CompiledRoute] {
+    static COMPILED: std::sync::OnceLock<Vec<CompiledRoute>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        endpoints()
+            .map(|endpoint| CompiledRoute {
+                endpoint,
+                segments: endpoint.path.split('/').collect(),
+                literal: literal_len(endpoint.path),
+            })
+            .collect()
+    })
 }
 
 /// The number of literal characters of a template (placeholders excluded).
@@ -117,6 +156,7 @@ fn match_segment<'a>(
     Some(Some((name, value)))
 }
 
+#[cfg(test)]
 fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Params<'a>> {
     let mut params = Vec::new();
     let mut t = template.split('/');

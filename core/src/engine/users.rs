@@ -75,7 +75,7 @@ impl Engine {
 
     pub(crate) async fn list_users(&self, caller: &Caller) -> ApiResult<Response> {
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::ListUsers,
             &Resource::Instance,
         )?;
@@ -97,7 +97,7 @@ impl Engine {
             return Err(ApiError::Validation(Vec::new()));
         };
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::CreateUser,
             &Resource::Instance,
         )?;
@@ -151,7 +151,7 @@ impl Engine {
         let target = self.find_user(id).await?;
         let name = target.as_ref().map_or("", |u| u.username.as_str());
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::UpdateUser,
             &Resource::User(name),
         )?;
@@ -211,7 +211,7 @@ impl Engine {
             return Err(ApiError::user_not_found(id));
         };
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::DeleteUser,
             &Resource::User(&user.username),
         )?;
@@ -240,7 +240,7 @@ impl Engine {
         let target = self.stores.directory.user_by_id(id).await?;
         let name = target.as_ref().map_or("", |u| u.username.as_str());
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::RotateApiKey,
             &Resource::User(name),
         )?;
@@ -294,7 +294,7 @@ impl Engine {
         let target = self.find_user(id).await?;
         let name = target.as_ref().map_or("", |u| u.username.as_str());
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::ResetPassword,
             &Resource::User(name),
         )?;
@@ -339,7 +339,7 @@ impl Engine {
             return Err(ApiError::Validation(errors));
         }
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::ReadAuditLog,
             &Resource::Instance,
         )?;

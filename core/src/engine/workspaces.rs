@@ -45,7 +45,7 @@ impl Engine {
         let found = self.stores.directory.workspace_by_id(id).await?;
         let name = found.as_ref().map_or("", |w| w.name.as_str());
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             action,
             &Resource::Workspace(name),
         )?;
@@ -54,11 +54,11 @@ impl Engine {
 
     pub(crate) async fn list_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::ListWorkspaces,
             &Resource::Instance,
         )?;
-        let workspaces = self.accessible_workspaces(&caller.user).await?;
+        let workspaces = self.caller_workspaces(caller).await?;
         ok(&workspaces
             .iter()
             .map(WorkspaceOut::from)
@@ -78,7 +78,7 @@ impl Engine {
             return Err(ApiError::Validation(Vec::new()));
         };
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::CreateWorkspace,
             &Resource::Instance,
         )?;
@@ -153,7 +153,7 @@ impl Engine {
         let [id] = path_ids([("workspace_id", raw_id)])?;
         let workspace = self.workspace(id).await?;
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::ReadWorkspace,
             &Resource::Workspace(&workspace.name),
         )?;
@@ -233,7 +233,7 @@ impl Engine {
             return Err(ApiError::user_not_found(user_id));
         };
         authorize(
-            &self.subject(&caller.user).await?,
+            &self.caller_subject(caller).await?,
             Action::RemoveMember,
             &Resource::Workspace(&workspace.name),
         )?;

@@ -120,6 +120,20 @@ pub trait Directory: ThreadSafe {
     /// Checks that the backend answers.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// The directory's generation, which lets the engine keep authenticated callers in
+    /// process (`engine::caller_cache`): a number that **grows with every change** to users,
+    /// workspaces or memberships, committed atomically with the change (same transaction, same
+    /// lock), and read fresh on every call — so once a change is visible to any reader of this
+    /// backend, in any process, so is the new generation, and a reader that saw a generation
+    /// and then reads the directory sees at least the state of that generation. It must be
+    /// much cheaper than the lookups it saves (an atomic load, one single-row read).
+    ///
+    /// `None` (the default): the backend keeps no generation, and the engine caches nothing it
+    /// reads from it. A wrapper that does not forward this is therefore never cached.
+    async fn generation(&self) -> StoreResult<Option<u64>> {
+        Ok(None)
+    }
+
     // ----- users -----
 
     /// Number of users.

@@ -89,6 +89,17 @@ impl PostgresStore {
         Ok((store, applied))
     }
 
+    /// The pool's figures now, for the metrics.
+    pub fn pool_figures(&self) -> crate::metrics::PoolFigures {
+        let status = self.pool.status();
+        crate::metrics::PoolFigures {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        }
+    }
+
     /// The pool alone, without connecting or migrating.
     fn connect(url: &PostgresUrl, pool_size: usize) -> Result<PostgresStore, OpenError> {
         let mut config = url.config.clone();
@@ -613,6 +624,14 @@ impl Directory for PostgresStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.query("SELECT 1", &[]).await.map(|_| ())
+    }
+
+    async fn generation(&self) -> StoreResult<Option<u64>> {
+        let rows = self
+            .query("SELECT value FROM directory_generation", &[])
+            .await?;
+        let value: Option<i64> = rows.first().map(|r| r.get(0));
+        Ok(value.map(|v| v as u64))
     }
 
     async fn user_count(&self) -> StoreResult<u64> {

@@ -21,6 +21,12 @@
 //!   row, so the last-admin check counts an index instead of restating who counts in SQL.
 //! - `admin_guard` is one row that every change that may take an admin away locks (`FOR
 //!   UPDATE`) before counting the admins: see `postgres` for the locking scheme.
+//! - `directory_generation` is one row whose `value` a deferred trigger bumps once per
+//!   transaction that inserts, updates or deletes a row of `users`, `workspaces` or
+//!   `memberships` — committed with it, whoever writes (this binary, an older one still
+//!   serving during a rolling upgrade, `psql`) — so an instance that reads an unchanged value
+//!   knows its cached callers are current (`Directory::generation`, core's
+//!   `engine::caller_cache`).
 //! - Uniqueness is the schema's job (usernames, API key digests, workspace names, one
 //!   membership per pair, one dataset name per workspace); the store maps constraint errors to
 //!   `StoreError`s by constraint name.
@@ -39,11 +45,12 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only, and additive only (see the module docs).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "create users, workspaces, memberships, audit log, login throttling, settings, \
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "create users, workspaces, memberships, audit log, login throttling, settings, \
                   datasets and records",
-    sql: r#"
+        sql: r#"
 CREATE TABLE users (
     seq             BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id              UUID    NOT NULL,
@@ -131,7 +138,46 @@ CREATE TABLE records (
     PRIMARY KEY (dataset_seq, id)
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "count changes to users, workspaces and memberships (the caller cache's \
+                      generation)",
+        sql: r#"
+CREATE TABLE directory_generation (
+    id        BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id),
+    value     BIGINT  NOT NULL,
+    bumped_by xid8
+);
+INSERT INTO directory_generation (id, value) VALUES (TRUE, 1);
+
+-- Once per transaction that changes a directory row, at its commit (deferred): the row lock
+-- on directory_generation is the last lock such a transaction takes, so it cannot deadlock
+-- with the row locks taken before it.
+CREATE FUNCTION workgate_bump_directory_generation() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE directory_generation
+       SET value = value + 1, bumped_by = pg_current_xact_id()
+     WHERE bumped_by IS DISTINCT FROM pg_current_xact_id();
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER users_bump_generation
+    AFTER INSERT OR UPDATE OR DELETE ON users
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION workgate_bump_directory_generation();
+CREATE CONSTRAINT TRIGGER workspaces_bump_generation
+    AFTER INSERT OR UPDATE OR DELETE ON workspaces
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION workgate_bump_directory_generation();
+CREATE CONSTRAINT TRIGGER memberships_bump_generation
+    AFTER INSERT OR UPDATE OR DELETE ON memberships
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION workgate_bump_directory_generation();
+"#,
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> i32 {

@@ -1,0 +1,210 @@
+//! The authenticated caller, kept in process between requests.
+//!
+//! Authenticating a request by API key costs a store lookup (the key's digest → the user), and
+//! `/api/me` another (the caller's workspaces); a bearer token costs the user's lookup by id.
+//! This cache keeps both, keyed by the key's digest or the token's user id, for as long as the
+//! directory does not change — and no longer:
+//!
+//! - **The check.** Every authenticated request first reads the directory's generation
+//!   ([`Directory::generation`](crate::store::Directory::generation)), which grows with every
+//!   change to users, workspaces or memberships, atomically with the change, whoever made it
+//!   (this process, another instance on the same database, an older binary, a `psql` session —
+//!   the SQLite and PostgreSQL stores bump it from triggers). An entry is used only by a
+//!   request that read the generation the entry was stored under; any other generation is a
+//!   miss, and a newer one empties the cache.
+//! - **Why that is exact.** An entry stored under generation `g` was read from the store
+//!   *after* `g` was read, so it shows at least the state of `g`. A later request that reads
+//!   `g` again knows no change committed since, so the entry is still the store's state. A
+//!   revocation (key rotated, user disabled, deleted or demoted, membership removed, workspace
+//!   deleted, password changed) therefore takes effect on the next request that starts after
+//!   it committed, on every instance: there is no window.
+//! - **What it saves.** One cheap read (an atomic load in memory, a one-row select on SQLite
+//!   and PostgreSQL) instead of the lookups; unknown keys are never kept, so guessing keys
+//!   costs the lookups as before. Logins, and their throttle, never use it.
+//! - **Bounded.** At most `capacity` entries; when full, an arbitrary entry makes room.
+//!
+//! A backend without a generation (`None`, the default: the Worker's KV) is never cached.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use uuid::Uuid;
+
+use crate::credentials::ApiKeyDigest;
+use crate::domain::{User, Workspace};
+
+/// How an entry is found: the key's digest, or a token's user id.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) enum CacheKey {
+    ApiKey(ApiKeyDigest),
+    User(Uuid),
+}
+
+/// One authenticated caller as the store showed it at the entry's generation.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) user: User,
+    /// The workspaces the user can access (every one for an admin), read after the user, the
+    /// first time a request of this generation needed them.
+    pub(crate) accessible: OnceLock<Arc<[Workspace]>>,
+}
+
+/// The cache's figures, for a host's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallerCacheFigures {
+    /// Requests authenticated from the cache.
+    pub hits: u64,
+    /// Requests that looked the caller up in the store (on a backend with a generation).
+    pub misses: u64,
+    /// Entries kept now.
+    pub entries: u64,
+    /// The most entries kept.
+    pub capacity: u64,
+}
+
+struct State {
+    generation: u64,
+    entries: HashMap<CacheKey, Arc<Entry>>,
+}
+
+pub(crate) struct CallerCache {
+    state: RwLock<State>,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CallerCache {
+    pub(crate) fn new(capacity: usize) -> CallerCache {
+        CallerCache {
+            state: RwLock::new(State {
+                generation: 0,
+                entries: HashMap::new(),
+            }),
+            capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The entry for `key` if it was stored under `generation`, the one the caller just read.
+    pub(crate) fn get(&self, key: &CacheKey, generation: u64) -> Option<Arc<Entry>> {
+        let found = self.state.read().ok().and_then(|state| {
+            (state.generation == generation)
+                .then(|| state.entries.get(key).cloned())
+                .flatten()
+        });
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Keeps `user`, read after `generation` was, under `key`. A newer generation than the
+    /// cache's empties it first; an older one (a request that raced a change) keeps nothing.
+    pub(crate) fn insert(&self, key: CacheKey, generation: u64, user: User) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            user,
+            accessible: OnceLock::new(),
+        });
+        if self.capacity == 0 {
+            return entry;
+        }
+        let Ok(mut state) = self.state.write() else {
+            return entry;
+        };
+        if generation > state.generation {
+            state.entries.clear();
+            state.generation = generation;
+        }
+        if generation == state.generation {
+            if state.entries.len() >= self.capacity
+                && !state.entries.contains_key(&key)
+                && let Some(victim) = state.entries.keys().next().cloned()
+            {
+                state.entries.remove(&victim);
+            }
+            state.entries.insert(key, entry.clone());
+        }
+        entry
+    }
+
+    pub(crate) fn figures(&self) -> CallerCacheFigures {
+        CallerCacheFigures {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries: self.state.read().map_or(0, |s| s.entries.len() as u64),
+            capacity: self.capacity as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+    use crate::timestamp::Timestamp;
+
+    fn user(name: &str) -> User {
+        User {
+            id: Uuid::from_u128(name.len() as u128),
+            username: name.to_string(),
+            first_name: name.to_string(),
+            last_name: None,
+            role: Role::Annotator,
+            password_hash: String::new(),
+            api_key_digest: ApiKeyDigest::of(name),
+            api_key_prefix: String::new(),
+            security_stamp: String::new(),
+            disabled: false,
+            inserted_at: Timestamp::from_micros(0),
+            updated_at: Timestamp::from_micros(0),
+        }
+    }
+
+    fn key(name: &str) -> CacheKey {
+        CacheKey::ApiKey(ApiKeyDigest::of(name))
+    }
+
+    #[test]
+    fn an_entry_serves_only_its_own_generation() {
+        let cache = CallerCache::new(10);
+        cache.insert(key("a"), 5, user("a"));
+        assert!(cache.get(&key("a"), 5).is_some());
+        assert!(
+            cache.get(&key("a"), 6).is_none(),
+            "a newer generation misses"
+        );
+        assert!(cache.get(&key("a"), 4).is_none(), "so does an older one");
+        cache.insert(key("b"), 6, user("b"));
+        assert!(
+            cache.get(&key("a"), 5).is_none(),
+            "a newer generation empties the cache"
+        );
+        cache.insert(key("a"), 5, user("a"));
+        assert!(
+            cache.get(&key("a"), 5).is_none(),
+            "a request that raced a change keeps nothing"
+        );
+        assert!(cache.get(&key("b"), 6).is_some());
+        let figures = cache.figures();
+        assert_eq!((figures.hits, figures.misses, figures.entries), (2, 4, 1));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = CallerCache::new(3);
+        for name in ["a", "bb", "ccc", "dddd", "eeeee"] {
+            cache.insert(key(name), 1, user(name));
+        }
+        assert_eq!(cache.figures().entries, 3);
+        assert!(cache.get(&key("eeeee"), 1).is_some(), "the newest is kept");
+        let none = CallerCache::new(0);
+        none.insert(key("a"), 1, user("a"));
+        assert_eq!(none.figures().entries, 0);
+    }
+}
