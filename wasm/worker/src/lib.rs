@@ -129,15 +129,17 @@ async fn fetch(
     let started = worker::Date::now().as_millis();
     let request_id = request_id(&req);
     let method = req.method().to_string().to_ascii_uppercase();
-    let path = req.path();
-    let mut response = match into_core(&mut req).await {
-        Ok(request) => engine.handle(request).await,
+    // The route template for the log comes from the engine's own match (one per request).
+    let (mut response, route) = match into_core(&mut req).await {
+        Ok(request) => engine.handle_routed(request).await,
         Err(error) => {
+            let path = req.path();
             let origin = req.headers().get("origin").ok().flatten();
-            engine.refuse(&req.path(), origin.as_deref(), error)
+            let route = workgate_core::engine::route_template(&method, &path);
+            (engine.refuse(&path, origin.as_deref(), error), route)
         }
     };
-    log_request(&method, &path, response.status, started, &request_id);
+    log_request(&method, route, response.status, started, &request_id);
     response
         .headers
         .push(("x-request-id".to_string(), request_id));
@@ -165,8 +167,8 @@ fn request_id(req: &worker::Request) -> String {
 /// One structured line per request for Workers Logs (wrangler.toml `[observability]`): method,
 /// route template, status, duration, request id. Never headers, bodies or query strings, so
 /// keys, passwords and tokens stay out of the log.
-fn log_request(method: &str, path: &str, status: u16, started_ms: u64, request_id: &str) {
-    let route = workgate_core::engine::route_template(method, path).unwrap_or("(unmatched)");
+fn log_request(method: &str, route: Option<&str>, status: u16, started_ms: u64, request_id: &str) {
+    let route = route.unwrap_or("(unmatched)");
     let line = serde_json::json!({
         "message": "request",
         "method": method,
