@@ -38,6 +38,10 @@ pub fn serve(args: &[String]) -> Result<()> {
     // A fresh machine: the web app's wasm needs the wasm32 target and the wasm-bindgen CLI.
     crate::tools::wasm_target()?;
     crate::tools::wasm_bindgen_cli()?;
+    // Swagger UI for /api/docs and wasm-opt come from npm (`npm ci`, only when needed).
+    if let Err(e) = crate::tools::npm_packages() {
+        eprintln!("xtask: warning: npm packages not installed ({e:#}); /api/docs will say so");
+    }
     if let Err(e) = crate::browser::build() {
         eprintln!("xtask: warning: the browser package did not build ({e:#}); serving without it");
     }
