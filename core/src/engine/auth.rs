@@ -92,7 +92,10 @@ impl Engine {
     /// read *before* the lookup; see [`super::caller_cache`]). Unknown keys are not kept.
     async fn caller_entry(&self, key: CacheKey) -> ApiResult<Option<Arc<Entry>>> {
         let generation = if self.config.caller_cache_capacity > 0 {
-            self.stores.directory.generation().await?
+            self.caller_cache
+                .reads
+                .generation(&*self.stores.directory)
+                .await?
         } else {
             None
         };

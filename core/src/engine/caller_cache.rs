@@ -18,21 +18,28 @@
 //!   revocation (key rotated, user disabled, deleted or demoted, membership removed, workspace
 //!   deleted, password changed) therefore takes effect on the next request that starts after
 //!   it committed, on every instance: there is no window.
+//! - **Shared reads.** Concurrent requests share generation reads ([`GenerationReads`]): a
+//!   request may take the generation from a read that *started after the request arrived*
+//!   (it waits for one, or starts one), never from an earlier one. Such a read sees every change committed
+//!   before the request arrived, exactly as the request's own read would, so sharing keeps the
+//!   guarantee above; under load a backend answers about one generation read per read's
+//!   duration, however many requests arrive meanwhile (a round trip to PostgreSQL each).
 //! - **What it saves.** One cheap read (an atomic load in memory, a one-row select on SQLite
-//!   and PostgreSQL) instead of the lookups; unknown keys are never kept, so guessing keys
-//!   costs the lookups as before. Logins, and their throttle, never use it.
+//!   and PostgreSQL, shared as above) instead of the lookups; unknown keys are never kept, so
+//!   guessing keys costs the lookups as before. Logins, and their throttle, never use it.
 //! - **Bounded.** At most `capacity` entries; when full, an arbitrary entry makes room.
 //!
 //! A backend without a generation (`None`, the default: the Worker's KV) is never cached.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use uuid::Uuid;
 
 use crate::credentials::ApiKeyDigest;
 use crate::domain::{User, Workspace};
+use crate::store::{Directory, StoreError, StoreResult};
 
 /// How an entry is found: the key's digest, or a token's user id.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -70,6 +77,8 @@ struct State {
 
 pub(crate) struct CallerCache {
     state: RwLock<State>,
+    /// Where requests read the generation they check entries against.
+    pub(crate) reads: GenerationReads,
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -82,6 +91,7 @@ impl CallerCache {
                 generation: 0,
                 entries: HashMap::new(),
             }),
+            reads: GenerationReads::new(),
             capacity,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -143,6 +153,100 @@ impl CallerCache {
     }
 }
 
+/// Directory-generation reads shared between concurrent requests (see the module's
+/// "Shared reads"). Reads are numbered as they start. A request notes how many had started
+/// when it arrived; it then takes the answer of the first read to finish that started later,
+/// starting one itself when none runs. Requests that arrive while a read runs therefore wait
+/// for the next read, which the first of them to wake starts and the rest share: every waiter
+/// is answered by the second read after its arrival at the latest (unless reads fail).
+pub(crate) struct GenerationReads {
+    state: Mutex<ReadState>,
+    /// Notified (all listeners) whenever a read ends, however it ends.
+    ended: event_listener::Event,
+}
+
+#[derive(Default)]
+struct ReadState {
+    /// How many reads have started.
+    started: u64,
+    /// Whether a read runs now.
+    running: bool,
+    /// The last read that succeeded: its number and what it read.
+    last: (u64, Option<u64>),
+}
+
+/// Ends the running read when dropped: also when the request that ran it is cancelled (its
+/// client went away), so the others never wait for a read nobody drives.
+struct Running<'r> {
+    reads: &'r GenerationReads,
+    number: u64,
+    read: Option<Option<u64>>,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.reads.state.lock() {
+            state.running = false;
+            if let Some(generation) = self.read {
+                state.last = (self.number, generation);
+            }
+        }
+        self.reads.ended.notify(usize::MAX);
+    }
+}
+
+impl GenerationReads {
+    pub(crate) fn new() -> GenerationReads {
+        GenerationReads {
+            state: Mutex::new(ReadState::default()),
+            ended: event_listener::Event::new(),
+        }
+    }
+
+    /// `directory`'s generation as a read that started after this call did would see it.
+    pub(crate) async fn generation(&self, directory: &dyn Directory) -> StoreResult<Option<u64>> {
+        self.shared(|| directory.generation()).await
+    }
+
+    /// What `read` answers, from a read (this call's or another's) that started after this
+    /// call did.
+    async fn shared<F: Future<Output = StoreResult<Option<u64>>>>(
+        &self,
+        read: impl FnOnce() -> F,
+    ) -> StoreResult<Option<u64>> {
+        let mut arrived_after = None;
+        let number = loop {
+            // Listening before looking, so an end between the two is not missed.
+            let ended = self.ended.listen();
+            {
+                let mut state = self.state.lock().map_err(|_| poisoned())?;
+                let arrived_after = *arrived_after.get_or_insert(state.started);
+                if state.last.0 > arrived_after {
+                    return Ok(state.last.1);
+                }
+                if !state.running {
+                    state.running = true;
+                    state.started += 1;
+                    break state.started;
+                }
+            }
+            ended.await;
+        };
+        let mut running = Running {
+            reads: self,
+            number,
+            read: None,
+        };
+        let generation = read().await?;
+        running.read = Some(generation);
+        Ok(generation)
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("the generation reads' lock was poisoned".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +297,111 @@ mod tests {
         assert!(cache.get(&key("b"), 6).is_some());
         let figures = cache.figures();
         assert_eq!((figures.hits, figures.misses, figures.entries), (2, 4, 1));
+    }
+
+    /// A request that arrives while a read runs never takes that read's answer (it may predate
+    /// a change the request must see); it waits, and requests waiting together share one read.
+    #[tokio::test]
+    async fn a_request_takes_only_a_read_that_started_after_it_arrived() {
+        use std::sync::atomic::AtomicUsize;
+        let reads = Arc::new(GenerationReads::new());
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let reads = reads.clone();
+            async move {
+                reads
+                    .shared(|| async move {
+                        let _ = started_tx.send(());
+                        let _ = release_rx.await;
+                        Ok(Some(1))
+                    })
+                    .await
+            }
+        });
+        started_rx.await.unwrap();
+        // A change commits now (generation 2), after the first read began.
+        let later_reads = Arc::new(AtomicUsize::new(0));
+        let waiting: Vec<_> = (0..3)
+            .map(|_| {
+                let (reads, later_reads) = (reads.clone(), later_reads.clone());
+                tokio::spawn(async move {
+                    reads
+                        .shared(|| async move {
+                            later_reads.fetch_add(1, Ordering::SeqCst);
+                            Ok(Some(2))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            later_reads.load(Ordering::SeqCst),
+            0,
+            "they wait their turn"
+        );
+        release_tx.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), Some(1));
+        for request in waiting {
+            assert_eq!(
+                request.await.unwrap().unwrap(),
+                Some(2),
+                "never the older read"
+            );
+        }
+        assert_eq!(
+            later_reads.load(Ordering::SeqCst),
+            1,
+            "one read shared by the three"
+        );
+        // Nothing runs now: the next request reads for itself.
+        let after = reads.shared(|| async { Ok(Some(3)) }).await.unwrap();
+        assert_eq!(after, Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_read_does_not_hold_up_the_requests_waiting_for_it() {
+        let reads = Arc::new(GenerationReads::new());
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let stuck = tokio::spawn({
+            let reads = reads.clone();
+            async move {
+                reads
+                    .shared(|| async move {
+                        let _ = started_tx.send(());
+                        std::future::pending::<()>().await;
+                        Ok(Some(1))
+                    })
+                    .await
+            }
+        });
+        started_rx.await.unwrap();
+        let waiting = tokio::spawn({
+            let reads = reads.clone();
+            async move { reads.shared(|| async { Ok(Some(2)) }).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "it waits for the running read");
+        stuck.abort();
+        assert_eq!(waiting.await.unwrap().unwrap(), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_answers_its_own_request_and_the_next_reads_again() {
+        let reads = GenerationReads::new();
+        let failed = reads
+            .shared(|| async { Err(crate::store::StoreError::Backend("down".into())) })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            reads.shared(|| async { Ok(Some(7)) }).await.unwrap(),
+            Some(7)
+        );
     }
 
     #[test]

@@ -317,6 +317,10 @@ impl Datasets for PostgresStore {
         })
     }
 
+    // The dataset's seq comes from a scalar subquery, not a join: with a join the planner does
+    // not know the seq when it plans, and on a table of 1M records (of any dataset) it chose a
+    // sequential scan and a sort — 217 ms for a page of 1000 instead of 1.8 ms on the primary
+    // key (EXPLAIN ANALYZE, PostgreSQL 15).
     async fn records(
         &self,
         workspace: &str,
@@ -328,8 +332,9 @@ impl Datasets for PostgresStore {
         let rows = match after {
             Some(after) => {
                 self.query(
-                    "SELECT r.id, r.doc FROM records r JOIN datasets d ON d.seq = r.dataset_seq \
-                     WHERE d.workspace = $1 AND d.name = $2 AND r.id > $3 \
+                    "SELECT r.id, r.doc FROM records r \
+                     WHERE r.dataset_seq = (SELECT seq FROM datasets WHERE workspace = $1 AND name = $2) \
+                     AND r.id > $3 \
                      ORDER BY r.id LIMIT $4",
                     &[&workspace, &name, &after, &limit],
                 )
@@ -337,8 +342,9 @@ impl Datasets for PostgresStore {
             }
             None => {
                 self.query(
-                    "SELECT r.id, r.doc FROM records r JOIN datasets d ON d.seq = r.dataset_seq \
-                     WHERE d.workspace = $1 AND d.name = $2 ORDER BY r.id LIMIT $3",
+                    "SELECT r.id, r.doc FROM records r \
+                     WHERE r.dataset_seq = (SELECT seq FROM datasets WHERE workspace = $1 AND name = $2) \
+                     ORDER BY r.id LIMIT $3",
                     &[&workspace, &name, &limit],
                 )
                 .await?
@@ -357,8 +363,9 @@ impl Datasets for PostgresStore {
     ) -> StoreResult<Vec<Record>> {
         let rows = self
             .query(
-                "SELECT r.id, r.doc FROM records r JOIN datasets d ON d.seq = r.dataset_seq \
-                 WHERE d.workspace = $1 AND d.name = $2 AND r.id = ANY($3) ORDER BY r.id",
+                "SELECT r.id, r.doc FROM records r \
+                 WHERE r.dataset_seq = (SELECT seq FROM datasets WHERE workspace = $1 AND name = $2) \
+                 AND r.id = ANY($3) ORDER BY r.id",
                 &[&workspace, &name, &ids],
             )
             .await?;
