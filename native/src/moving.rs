@@ -1,6 +1,7 @@
 //! `workgate export` and `workgate import`: core's dump (`workgate_core::dump`) between the
-//! database and stdout/stdin or a file. The format, its checks and the import rules are
-//! core's; this module only moves bytes and prints the outcome.
+//! database and stdout/stdin or a file. The format, its checks, the import rules and the audit
+//! entries (`dump.export`, `dump.import`, by `system`) are core's; this module only moves
+//! bytes and prints the outcome.
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -25,7 +26,7 @@ pub async fn export(engine: &NativeEngine, file: Option<&Path>) -> Result<(), Fa
             .and_then(|()| out.write_all(b"\n"))
             .map_err(|e| e.to_string())
     };
-    let counts = dump::export(engine.stores(), &mut sink).await?;
+    let counts = engine.export_dump(None, &mut sink).await?;
     out.flush()
         .map_err(|e| Failure(format!("cannot write the dump: {e}")))?;
     eprintln!("Exported {counts}.");
@@ -52,7 +53,8 @@ pub async fn import(
         std::str::from_utf8(&bytes).map_err(|_| Failure("the dump is not UTF-8 text".into()))?;
     let dump = dump::read(text)?;
     let mode = if merge { Mode::Merge } else { Mode::Empty };
-    let imported = dump::import(engine.stores(), dump, mode)
+    let imported = engine
+        .import_dump(None, dump, mode, None)
         .await
         .map_err(|e| match e {
             dump::ImportError::NotEmpty(what) => Failure(format!(

@@ -1,7 +1,8 @@
 //! `workgate export` / `workgate import` (README "Moving a deployment"): a SQLite store filled
 //! through the API, exported, imported into PostgreSQL (when `WORKGATE_TEST_POSTGRES_URL` is
 //! set; else straight into another SQLite), exported again, imported into a new SQLite:
-//! identical dumps, and identical API answers from all of them. Then what an import refuses:
+//! identical dumps (besides the `dump.import` entry each import writes, by `system`), and
+//! identical API answers from all of them. Then what an import refuses:
 //! a non-empty target, a bad dump (each with one line naming the dump's line, exit 1, nothing
 //! written), and what a merge skips.
 
@@ -13,7 +14,9 @@ use std::sync::Arc;
 
 use common::Home;
 use workgate::{NativePlatform, PostgresStore, SqliteStore};
-use workgate_conformance::moving::{Populated, answers, assert_same_answers, populate};
+use workgate_conformance::moving::{
+    Populated, answers, assert_same_answers, moving_entries, populate, without_moving_entries,
+};
 use workgate_core::credentials::PasswordCost;
 use workgate_core::{Config, Engine, Request, Response, Stores};
 
@@ -93,6 +96,16 @@ fn sqlite_to_postgresql_to_sqlite_keeps_every_answer_and_the_dump() {
     );
     let dump = read(&first);
     assert!(!dump.contains("password\":") && !dump.contains("argilla.apikey"));
+    // The export wrote its entry after reading the store: the next dump holds it.
+    assert!(moving_entries(&dump).is_empty());
+    let again = source.run(&["export"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let exports = moving_entries(&again.stdout);
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    let (actor, action, detail) = &exports[0];
+    assert_eq!((actor.as_str(), action.as_str()), ("system", "dump.export"));
+    assert!(detail.starts_with("users=5 workspaces=8 "), "{detail}");
+    assert_eq!(without_moving_entries(&again.stdout), dump);
 
     // Through PostgreSQL when a cluster is there, else SQLite to SQLite.
     let second = scratch.path().join("second.jsonl");
@@ -120,7 +133,20 @@ fn sqlite_to_postgresql_to_sqlite_keeps_every_answer_and_the_dump() {
     );
     let exported = run_middle(&["export", second.to_str().unwrap()]);
     assert_eq!(exported.code, 0, "{}", exported.stderr);
-    assert_eq!(read(&second), dump, "the dump after the first move");
+    let second_dump = read(&second);
+    assert_eq!(
+        without_moving_entries(&second_dump),
+        dump,
+        "the dump after the first move"
+    );
+    let imports = moving_entries(&second_dump);
+    assert_eq!(imports.len(), 1, "{imports:?}");
+    let (actor, action, detail) = &imports[0];
+    assert_eq!((actor.as_str(), action.as_str()), ("system", "dump.import"));
+    assert!(
+        detail.starts_with("mode=empty; written users=5 workspaces=8 "),
+        "{detail}"
+    );
     let middle_answers = match &pg_db {
         Some(db) => {
             let store = rt.block_on(db.store());
@@ -140,7 +166,25 @@ fn sqlite_to_postgresql_to_sqlite_keeps_every_answer_and_the_dump() {
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     let third = last.run(&["export"]);
     assert_eq!(third.code, 0, "{}", third.stderr);
-    assert_eq!(third.stdout, dump, "the dump after the second move");
+    assert_eq!(
+        without_moving_entries(&third.stdout),
+        dump,
+        "the dump after the second move"
+    );
+    // The first move's entry came along; the second import wrote its own, the latest entry.
+    let imports = moving_entries(&third.stdout);
+    assert_eq!(imports.len(), 2, "{imports:?}");
+    assert_eq!(imports[0], moving_entries(&second_dump)[0]);
+    assert_eq!(imports[1].1, "dump.import");
+    let last_audit = third
+        .stdout
+        .lines()
+        .rfind(|l| l.starts_with("{\"audit\""))
+        .unwrap();
+    assert!(
+        last_audit.contains("\"action\":\"dump.import\""),
+        "{last_audit}"
+    );
     assert_same_answers(
         &before,
         &answers(&sender(&rt, &sqlite_engine(&last.db())), &who),
@@ -232,7 +276,8 @@ fn an_import_refuses_a_bad_dump_or_a_full_target_in_one_line_and_writes_nothing(
     );
     let hash_line = lines[first_user].replace("$argon2id$", "$md5$");
     refused(replace(first_user, &hash_line), "password_hash is not");
-    // None of that wrote anything.
+    // None of that wrote anything (nor does the export of an empty store: no entry).
+    assert_eq!(target.run(&["export"]).stdout.lines().count(), 2);
     assert_eq!(target.run(&["export"]).stdout.lines().count(), 2);
 
     // A good dump lands; again it is refused (the target is not empty); with --merge it
@@ -254,7 +299,21 @@ fn an_import_refuses_a_bad_dump_or_a_full_target_in_one_line_and_writes_nothing(
         "{}",
         out.stderr
     );
-    assert_eq!(target.run(&["export"]).stdout, dump);
+    // The refused imports wrote no entry: one for the import, one for the merge.
+    let back = target.run(&["export"]).stdout;
+    assert_eq!(without_moving_entries(&back), dump);
+    let imports = moving_entries(&back);
+    assert_eq!(imports.len(), 2, "{imports:?}");
+    assert!(imports[0].2.starts_with("mode=empty; "), "{imports:?}");
+    assert!(
+        imports[1].2.starts_with("mode=merge; written users=0 "),
+        "{imports:?}"
+    );
+    assert!(
+        imports
+            .iter()
+            .all(|(actor, action, _)| actor == "system" && action == "dump.import")
+    );
 }
 
 /// A plan whose last write fails (records of a dataset that is not there) after a workspace,

@@ -78,20 +78,40 @@ pub enum ImportError {
     Halfway { written: Counts, error: StoreError },
 }
 
-/// Imports `dump` into `stores`.
-pub async fn import(stores: &Stores, dump: Dump, mode: Mode) -> Result<Imported, ImportError> {
-    import_at_most(stores, dump, mode, None).await
+/// Imports `dump` into `stores`, and writes the audit entry `record` makes of what it did
+/// (see [`import_at_most`]).
+pub async fn import<F>(
+    stores: &Stores,
+    dump: Dump,
+    mode: Mode,
+    record: F,
+) -> Result<Imported, ImportError>
+where
+    F: FnOnce(&Imported) -> AuditEntry,
+{
+    import_at_most(stores, dump, mode, None, record).await
 }
 
 /// [`import`], stopping after `max_writes` store writes (an entity, a membership, an audit
 /// entry, a dataset, or a bulk of up to [`RECORDS_PER_WRITE`] records) where the plan is
 /// written part by part; a backend that writes in one transaction writes it all.
-pub async fn import_at_most(
+///
+/// **The import's own audit entry** (`record`, made from what was written and skipped; the
+/// engine's `dump.import`) is written after the import's rows, so it is the target's latest
+/// entry: with them, in the same transaction, by a [`crate::store::Restore`] (the last of the
+/// plan's audit entries); part by part, once the writes are done (also when `max_writes` ran
+/// out: that request wrote something). A refused import, or one that stopped halfway on an
+/// error, writes no entry. It is not counted in [`Imported::written`].
+pub async fn import_at_most<F>(
     stores: &Stores,
     dump: Dump,
     mode: Mode,
     max_writes: Option<usize>,
-) -> Result<Imported, ImportError> {
+    record: F,
+) -> Result<Imported, ImportError>
+where
+    F: FnOnce(&Imported) -> AuditEntry,
+{
     // The target's datasets are read only in the workspaces the dump has datasets in (a
     // listing is one Durable Object call per workspace on the Worker): a target with any
     // dataset has a workspace, which makes it non-empty already.
@@ -124,24 +144,33 @@ pub async fn import_at_most(
         datasets: total.datasets - planned.datasets,
         records: total.records - planned.records,
     };
-    let in_one_transaction = stores.restore.is_some();
-    let written = if plan.is_empty() {
-        planned
-    } else {
-        match &stores.restore {
-            Some(restore) => {
-                restore.restore(&plan).await?;
-                planned
-            }
-            None => write_part_by_part(stores, &plan, max_writes.unwrap_or(usize::MAX)).await?,
-        }
-    };
-    Ok(Imported {
+    let imported = |written: Counts| Imported {
         written,
         skipped,
-        in_one_transaction,
+        in_one_transaction: stores.restore.is_some(),
         complete: written == planned,
-    })
+    };
+    match &stores.restore {
+        Some(restore) => {
+            let done = imported(planned);
+            let mut plan = plan;
+            plan.audit.push(record(&done));
+            restore.restore(&plan).await?;
+            Ok(done)
+        }
+        None => {
+            let written =
+                write_part_by_part(stores, &plan, max_writes.unwrap_or(usize::MAX)).await?;
+            let done = imported(written);
+            let entry = record(&done);
+            stores
+                .audit
+                .append_audit(entry)
+                .await
+                .map_err(|error| ImportError::Halfway { written, error })?;
+            Ok(done)
+        }
+    }
 }
 
 /// What the target holds, as far as an import needs it.

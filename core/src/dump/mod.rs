@@ -28,6 +28,15 @@
 //! - [`import`]: what to write into a target (empty, or merging: identical entities are
 //!   skipped, conflicting ones refuse the whole import), written by the backend's
 //!   [`crate::store::Restore`] in one transaction where it has one, else part by part.
+//!
+//! **Audit.** Moving data is audited (the engine's `Engine::export_dump` /
+//! `Engine::import_dump`, which every host calls): `dump.export` is written *after* the
+//! export has read the store, with the counts it handed out, so it is not in the dump it
+//! records (the dump is the store as it was; the entry is in the next one); an export of an
+//! empty store hands out nothing and writes none (the store stays importable). `dump.import`
+//! is written after the import's rows (with them, in one transaction, where the backend has
+//! one), so it is the target's latest entry; a refused import writes nothing. So a dump read
+//! back after an import holds the imported dump's lines plus its `dump.import` entry.
 
 pub mod export;
 pub mod format;
@@ -103,6 +112,17 @@ impl std::fmt::Display for Counts {
         write!(
             f,
             "{} users, {} workspaces, {} memberships, {} audit entries, {} datasets, {} records",
+            self.users, self.workspaces, self.memberships, self.audit, self.datasets, self.records
+        )
+    }
+}
+
+impl Counts {
+    /// The counts as an audit entry's detail: `users=5 workspaces=8 memberships=3 audit=40
+    /// datasets=4 records=21`.
+    pub fn detail(&self) -> String {
+        format!(
+            "users={} workspaces={} memberships={} audit={} datasets={} records={}",
             self.users, self.workspaces, self.memberships, self.audit, self.datasets, self.records
         )
     }

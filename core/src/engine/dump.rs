@@ -14,16 +14,28 @@
 //!   well-known `argilla.apikey`. That is how a fresh Worker is filled: deploy it with the
 //!   default user off and a random key, `POST` the dump with that key; once the dump's users
 //!   are in, the key opens nothing (unless the dump gives it to a user).
+//!
+//! **Audit** ([`Engine::export_dump`], [`Engine::import_dump`], also what `workgate export` /
+//! `import` call): an export hands out every user's password hash and key digest, and an
+//! import creates users, so both are audited, target type `Instance`. `dump.export` (the
+//! counts handed out) is written *after* the store is read, so it is not in the dump it
+//! records, and before the answer leaves: over HTTP no dump is answered without its entry (an
+//! entry that cannot be written is the error answer instead). An export of an empty store
+//! writes none. `dump.import` (`mode=empty|merge`, what was written and skipped) is written
+//! after the import's rows, in the same transaction where the store has one; a refused import
+//! writes none. The actor is the caller; `system` for the command line and for the default key
+//! into an empty store (nobody is there to be the actor).
 
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::endpoint::{Answer, Call, Endpoint, Handler};
 use super::error::{ApiError, ApiResult, FieldError};
-use super::{Caller, DefaultUserConfig, Engine, authorize, ok};
+use super::{AuditTarget, Caller, DefaultUserConfig, Engine, authorize, ok};
 use crate::access::{Action, Resource};
 use crate::credentials::ApiKeyDigest;
-use crate::dump::{self, ImportError, Mode};
+use crate::domain::User;
+use crate::dump::{self, Counts, Dump, ExportError, ImportError, Imported, Mode};
 use crate::http::Response;
 
 /// The largest dump `POST /api/_dump` reads: Cloudflare's request body limit on the free and
@@ -31,8 +43,61 @@ use crate::http::Response;
 pub const DUMP_BODY_LIMIT: usize = 100 * 1000 * 1000;
 
 impl Engine {
+    /// Writes the whole store's dump to `sink` (see [`dump::export`]), then the `dump.export`
+    /// audit entry with the counts it wrote, by `actor` (`None`: the command line, `system`).
+    /// The entry is not in this dump: it is written after the store was read. An export of an
+    /// empty store writes no entry.
+    pub async fn export_dump<S>(
+        &self,
+        actor: Option<&User>,
+        sink: &mut S,
+    ) -> Result<Counts, ExportError>
+    where
+        S: FnMut(&str) -> Result<(), String>,
+    {
+        let counts = dump::export(&self.stores, sink).await?;
+        if counts != Counts::default() {
+            let entry = self.audit_entry(
+                actor,
+                "dump.export",
+                AuditTarget::Instance,
+                Some(counts.detail()),
+            );
+            self.stores.audit.append_audit(entry).await?;
+        }
+        Ok(counts)
+    }
+
+    /// Imports a checked dump (see [`dump::import_at_most`]) and writes the `dump.import`
+    /// audit entry by `actor` (`None`: the command line, `system`) after the import's rows;
+    /// a refused import writes nothing.
+    pub async fn import_dump(
+        &self,
+        actor: Option<&User>,
+        dump: Dump,
+        mode: Mode,
+        max_writes: Option<usize>,
+    ) -> Result<Imported, ImportError> {
+        let record = |done: &Imported| {
+            let mode = match mode {
+                Mode::Empty => "empty",
+                Mode::Merge => "merge",
+            };
+            let mut detail = format!(
+                "mode={mode}; written {}; skipped {}",
+                done.written.detail(),
+                done.skipped.detail()
+            );
+            if !done.complete {
+                detail.push_str("; complete=false");
+            }
+            self.audit_entry(actor, "dump.import", AuditTarget::Instance, Some(detail))
+        };
+        dump::import_at_most(&self.stores, dump, mode, max_writes, record).await
+    }
+
     /// `GET /api/_dump`.
-    pub(crate) async fn export_dump(&self, caller: &Caller) -> ApiResult<Response> {
+    pub(crate) async fn get_dump(&self, caller: &Caller) -> ApiResult<Response> {
         self.authorize_moving(caller).await?;
         let mut body = Vec::new();
         let mut sink = |line: &str| {
@@ -40,7 +105,7 @@ impl Engine {
             body.push(b'\n');
             Ok(())
         };
-        dump::export(&self.stores, &mut sink)
+        self.export_dump(Some(&caller.user), &mut sink)
             .await
             .map_err(|e| match e {
                 dump::ExportError::Store(e) => ApiError::from(e),
@@ -60,13 +125,16 @@ impl Engine {
     }
 
     /// `POST /api/_dump[?merge=true]`.
-    pub(crate) async fn import_dump(&self, call: &Call<'_>) -> ApiResult<Response> {
+    pub(crate) async fn post_dump(&self, call: &Call<'_>) -> ApiResult<Response> {
         let req = call.req;
-        match self.authenticate(req).await {
-            Ok(caller) => self.authorize_moving(&caller).await?,
-            Err(ApiError::Unauthorized) if self.may_fill_empty_store(req).await? => {}
+        let actor = match self.authenticate(req).await {
+            Ok(caller) => {
+                self.authorize_moving(&caller).await?;
+                Some(caller.user)
+            }
+            Err(ApiError::Unauthorized) if self.may_fill_empty_store(req).await? => None,
             Err(e) => return Err(e),
-        }
+        };
         let query = |name: &str| {
             req.query.as_deref().and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
@@ -96,7 +164,10 @@ impl Engine {
         let text = std::str::from_utf8(&req.body)
             .map_err(|_| ApiError::BadRequest("the dump is not UTF-8 text".into()))?;
         let dump = dump::read(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        match dump::import_at_most(&self.stores, dump, mode, max_writes).await {
+        match self
+            .import_dump(actor.as_ref(), dump, mode, max_writes)
+            .await
+        {
             Ok(imported) => ok(&json!({
                 "written": imported.written,
                 "skipped": imported.skipped,
@@ -173,7 +244,7 @@ pub(super) const EXPORT: Endpoint = Endpoint {
         "GET",
         "/api/_dump",
         "Export the whole store as a dump (JSON lines; admin)",
-        Handler::Authenticated(|e, c, _| Box::pin(e.export_dump(c))),
+        Handler::Authenticated(|e, c, _| Box::pin(e.get_dump(c))),
         Answer::AnyObject,
     )
 };
@@ -186,7 +257,7 @@ pub(super) const IMPORT: Endpoint = Endpoint {
         "POST",
         "/api/_dump",
         "Import a dump, all or nothing (admin; see README, Moving a deployment)",
-        Handler::Public(|e, c| Box::pin(e.import_dump(c))),
+        Handler::Public(|e, c| Box::pin(e.post_dump(c))),
         Answer::AnyObject,
     )
 };

@@ -326,6 +326,7 @@ impl Engine {
             AuditTarget::User(u) => ("User", u.id, u.username.clone()),
             AuditTarget::Workspace(w) => ("Workspace", w.id, w.name.clone()),
             AuditTarget::Dataset(d) => ("Dataset", datasets::dataset_uuid(&d.id()), d.id()),
+            AuditTarget::Instance => ("Instance", Uuid::nil(), "instance".to_string()),
         };
         AuditEntry {
             id: self.new_id(),
@@ -346,6 +347,8 @@ pub(crate) enum AuditTarget<'a> {
     User(&'a User),
     Workspace(&'a Workspace),
     Dataset(&'a crate::dataset::Dataset),
+    /// The whole deployment (moving data: `dump.export`, `dump.import`), under the nil id.
+    Instance,
 }
 
 /// A 200 JSON response.

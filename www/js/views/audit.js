@@ -21,6 +21,8 @@ const ACTIONS = {
   "workspace.delete": "deleted workspace",
   "workspace.member.add": "added a member to",
   "workspace.member.remove": "removed a member from",
+  "dump.export": "exported a dump of",
+  "dump.import": "imported a dump into",
 };
 
 /**
