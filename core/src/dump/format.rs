@@ -12,7 +12,7 @@
 //! | `member` | `workspace` (id), `user` (id), `at` |
 //! | `audit` | `id`, `at`, `actor_id`?, `actor`, `action`, `target_type`, `target_id`, `target_name`, `detail`? |
 //! | `dataset` | `workspace` (name), `name`, `task`, `tags`, `metadata`, `created_by`?, `created_at`, `last_updated`, `closed`, `settings`?, `facts` {`records`, `metadata_keys`, `vector_names`, `multi_label`?, `labels`} |
-//! | `record` | `workspace`, `dataset` (names), `id`, `doc` (the stored JSON object) |
+//! | `record` | `workspace`, `dataset` (names), `id`, `doc` (the stored JSON object, without an `id` key: the line's `id` is the record's) |
 //! | `end` (last) | `entries`: the number of lines between header and end |
 
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,8 @@
 //!
 //! Checked: the header (format name and version), each line's shape (one known key, no
 //! unknown fields), the field rules a store relies on (names as API.md section 4 has them,
-//! password hashes workgate can verify, 64-digit key digests, JSON-object record documents),
+//! password hashes workgate can verify, 64-digit key digests, JSON-object record documents
+//! without an `id` key — the line's `id` is the record's; a scan adds it to the document),
 //! uniqueness (user ids, usernames, key digests; workspace ids and names; membership pairs;
 //! audit ids; datasets per workspace; record ids per dataset), references to lines before (a
 //! membership's user and workspace, a dataset's workspace, a record's dataset), and the end
@@ -248,6 +249,12 @@ impl State {
                 if r.id.is_empty() {
                     return Err("a record has an empty id".into());
                 }
+                if holds_id_key(r.doc.as_json()) {
+                    return Err(format!(
+                        "record {:?} of dataset {:?}: its doc holds an \"id\" key (the record's id is the line's \"id\"; a stored document never holds one)",
+                        r.id, r.dataset
+                    ));
+                }
                 if !self.record_ids[index].insert(r.id.clone()) {
                     return Err(format!(
                         "record {:?} of dataset {:?} appears twice",
@@ -263,6 +270,22 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// Whether a record document (a JSON object) has a top-level `id` key, however spelled
+/// (`"\u0069d"` too) and whatever its value (`null` too). Values are skipped, not parsed.
+fn holds_id_key(doc: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct IdKey {
+        #[serde(default, deserialize_with = "present")]
+        id: bool,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| true)
+    }
+    use serde::Deserialize;
+    // An error here is a repeated `id` key: it holds one.
+    !matches!(serde_json::from_str::<IdKey>(doc), Ok(IdKey { id: false }))
 }
 
 #[cfg(test)]
@@ -291,7 +314,7 @@ mod tests {
             ),
             r#"{"member":{"workspace":"00000000-0000-4000-8000-000000000001","user":"00000000-0000-4000-8000-000000000002","at":1}}"#.into(),
             r#"{"dataset":{"workspace":"ws","name":"d","task":"Text2Text","tags":{},"metadata":{},"created_at":1,"last_updated":1,"closed":false,"facts":{"records":1,"metadata_keys":[],"vector_names":[],"labels":[]}}}"#.into(),
-            r#"{"record":{"workspace":"ws","dataset":"d","id":"r1","doc":{"id":"r1","text":"hi"}}}"#.into(),
+            r#"{"record":{"workspace":"ws","dataset":"d","id":"r1","doc":{"text":"hi"}}}"#.into(),
             r#"{"end":{"entries":5}}"#.into(),
         ]
     }
@@ -342,7 +365,7 @@ mod tests {
         assert!(error(&d).starts_with("line 6: record \"r1\" is in dataset \"e\""));
 
         let mut d = dump();
-        d[5] = d[5].replace("{\"id\":\"r1\",\"text\":\"hi\"}", "[1]");
+        d[5] = d[5].replace("{\"text\":\"hi\"}", "[1]");
         assert!(
             error(&d).contains("a record document must be a JSON object"),
             "{}",
@@ -357,5 +380,27 @@ mod tests {
             read("").unwrap_err().to_string(),
             "line 0: the dump is empty"
         );
+    }
+
+    #[test]
+    fn a_record_document_holding_an_id_key_is_refused_naming_its_line() {
+        let refused = "line 6: record \"r1\" of dataset \"d\": its doc holds an \"id\" key";
+        for doc in [
+            r#"{"id":"r1","text":"hi"}"#,
+            r#"{"text":"hi","id":null}"#,
+            r#"{"text":"hi","\u0069d":7}"#,
+            r#"{"id":1,"id":2}"#,
+        ] {
+            let mut d = dump();
+            d[5] = d[5].replace(r#"{"text":"hi"}"#, doc);
+            assert!(error(&d).starts_with(refused), "{doc}: {}", error(&d));
+        }
+        // Only a top-level key: one inside a field is the record's own data.
+        let mut d = dump();
+        d[5] = d[5].replace(
+            r#"{"text":"hi"}"#,
+            r#"{"text":"hi","metadata":{"id":1},"inputs":{"id":"x"}}"#,
+        );
+        assert_eq!(read(&d.join("\n")).unwrap().datasets[0].1[0].id, "r1");
     }
 }
