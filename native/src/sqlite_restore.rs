@@ -7,9 +7,9 @@
 use async_trait::async_trait;
 use workgate_core::dump::Plan;
 use workgate_core::store::Restore;
-use workgate_core::{StoreError, StoreResult, rules};
+use workgate_core::{StoreError, StoreResult};
 
-use crate::sqlite_store::{SqliteStore, backend, insert_audit};
+use crate::sqlite_store::{SqliteStore, backend, insert_audit, insert_user_row};
 
 fn refused(what: &str, e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("cannot write {what}: {e}"))
@@ -35,31 +35,9 @@ impl Restore for SqliteStore {
                 ])
                 .map_err(|e| refused(&format!("workspace {:?}", w.name), e))?;
             }
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
-                     api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, \
-                     updated_at, counts_as_admin) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )
-                .map_err(backend)?;
             for u in &plan.users {
-                stmt.execute(rusqlite::params![
-                    u.id.to_string(),
-                    u.username,
-                    u.first_name,
-                    u.last_name,
-                    u.role.as_str(),
-                    u.password_hash,
-                    &u.api_key_digest.0[..],
-                    u.api_key_prefix,
-                    u.security_stamp,
-                    u.disabled,
-                    u.inserted_at.micros(),
-                    u.updated_at.micros(),
-                    rules::counts_as_admin(u),
-                ])
-                .map_err(|e| refused(&format!("user {:?}", u.username), e))?;
+                insert_user_row(tx, u)
+                    .map_err(|e| refused(&format!("user {:?}", u.username), e))?;
             }
             let mut stmt = tx
                 .prepare_cached(

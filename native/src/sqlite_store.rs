@@ -420,6 +420,34 @@ pub(crate) fn backfill_counts_as_admin(tx: &Transaction<'_>) -> rusqlite::Result
     Ok(())
 }
 
+/// Writes `user`'s row as it is (ids, hashes, digest, times; `counts_as_admin` from core's
+/// rule), inside `tx`: the one user insert, for a new user and for an import
+/// (`sqlite_restore.rs`). Each caller maps a failure its own way.
+pub(crate) fn insert_user_row(tx: &Transaction<'_>, user: &User) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
+         api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at, \
+         counts_as_admin) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    stmt.execute(rusqlite::params![
+        user.id.to_string(),
+        user.username,
+        user.first_name,
+        user.last_name,
+        user.role.as_str(),
+        user.password_hash,
+        &user.api_key_digest.0[..],
+        user.api_key_prefix,
+        user.security_stamp,
+        user.disabled,
+        user.inserted_at.micros(),
+        user.updated_at.micros(),
+        rules::counts_as_admin(user),
+    ])?;
+    Ok(())
+}
+
 /// Inserts a user and joins (creating if needed) its workspaces, inside `tx`.
 fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
     let NewUser { user, workspaces } = new;
@@ -432,31 +460,7 @@ fn insert_user(tx: &Transaction<'_>, new: NewUser) -> StoreResult<User> {
     if taken {
         return Err(StoreError::UsernameTaken(user.username));
     }
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
-             api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at, \
-             counts_as_admin) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(rusqlite::params![
-                user.id.to_string(),
-                user.username,
-                user.first_name,
-                user.last_name,
-                user.role.as_str(),
-                user.password_hash,
-                &user.api_key_digest.0[..],
-                user.api_key_prefix,
-                user.security_stamp,
-                user.disabled,
-                user.inserted_at.micros(),
-                user.updated_at.micros(),
-                rules::counts_as_admin(&user),
-            ])
-        });
-    if let Err(e) = inserted {
+    if let Err(e) = insert_user_row(tx, &user) {
         return Err(match unique_violation(&e) {
             Some("users.username") => StoreError::UsernameTaken(user.username),
             Some("users.api_key_digest") => StoreError::Backend("API key digest collision".into()),

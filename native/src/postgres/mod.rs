@@ -497,9 +497,13 @@ async fn enabled_admins_locked(tx: &Transaction<'_>) -> TxResult<u64> {
     Ok(n as u64)
 }
 
-/// Inserts a user and joins (creating if needed) its workspaces, inside `tx`.
-async fn insert_user(tx: &Transaction<'_>, new: &NewUser) -> TxResult<User> {
-    let NewUser { user, workspaces } = new;
+/// Writes `user`'s row as it is (ids, hashes, digest, times; `counts_as_admin` from core's
+/// rule), inside `tx`, and answers its `seq`: the one user insert, for a new user and for an
+/// import (`restore.rs`). Each caller maps a failure its own way.
+pub(crate) async fn insert_user_row(
+    tx: &Transaction<'_>,
+    user: &User,
+) -> Result<i64, tokio_postgres::Error> {
     let insert = tx
         .prepare_cached(
             "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
@@ -508,7 +512,7 @@ async fn insert_user(tx: &Transaction<'_>, new: &NewUser) -> TxResult<User> {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING seq",
         )
         .await?;
-    let inserted = tx
+    let row = tx
         .query_one(
             &insert,
             &[
@@ -527,10 +531,15 @@ async fn insert_user(tx: &Transaction<'_>, new: &NewUser) -> TxResult<User> {
                 &rules::counts_as_admin(user),
             ],
         )
-        .await
-        .map_err(TxError::Pg);
-    let user_seq: i64 = match inserted {
-        Ok(row) => row.get(0),
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Inserts a user and joins (creating if needed) its workspaces, inside `tx`.
+async fn insert_user(tx: &Transaction<'_>, new: &NewUser) -> TxResult<User> {
+    let NewUser { user, workspaces } = new;
+    let user_seq: i64 = match insert_user_row(tx, user).await.map_err(TxError::Pg) {
+        Ok(seq) => seq,
         Err(e) => {
             return Err(match unique_violation(&e) {
                 Some("users_username_key") => {

@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use workgate_core::dump::Plan;
 use workgate_core::store::Restore;
-use workgate_core::{StoreError, StoreResult, rules};
+use workgate_core::{StoreError, StoreResult};
 
-use super::{PostgresStore, TxResult, in_transaction, insert_audit};
+use super::{PostgresStore, TxResult, in_transaction, insert_audit, insert_user_row};
 
 async fn write(tx: &deadpool_postgres::Transaction<'_>, plan: &Plan) -> TxResult<()> {
     let stmt = tx
@@ -28,34 +28,8 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, plan: &Plan) -> TxResult
         )
         .await?;
     }
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO users (id, username, first_name, last_name, role, password_hash, \
-             api_key_digest, api_key_prefix, security_stamp, disabled, inserted_at, updated_at, \
-             counts_as_admin) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .await?;
     for u in &plan.users {
-        tx.execute(
-            &stmt,
-            &[
-                &u.id,
-                &u.username,
-                &u.first_name,
-                &u.last_name,
-                &u.role.as_str(),
-                &u.password_hash,
-                &&u.api_key_digest.0[..],
-                &u.api_key_prefix,
-                &u.security_stamp,
-                &u.disabled,
-                &u.inserted_at.micros(),
-                &u.updated_at.micros(),
-                &rules::counts_as_admin(u),
-            ],
-        )
-        .await?;
+        insert_user_row(tx, u).await?;
     }
     let stmt = tx
         .prepare_cached(
