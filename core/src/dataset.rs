@@ -135,6 +135,11 @@ impl RecordDoc {
         RecordDoc(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string()))
     }
 
+    /// A document core just wrote out as one JSON object.
+    pub(crate) fn from_trusted_json(text: String) -> RecordDoc {
+        RecordDoc(text)
+    }
+
     /// `{}`.
     pub fn empty() -> RecordDoc {
         RecordDoc("{}".to_string())

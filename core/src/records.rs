@@ -45,6 +45,16 @@ pub struct Bulk {
 pub struct Incoming {
     pub id: String,
     pub doc: Map<String, Value>,
+    /// `doc` written out as a JSON object, when the bulk was read: a new record is stored as
+    /// this plus `last_updated`, so a store's write (under its write lock) does not serialize.
+    pub json: String,
+}
+
+impl Incoming {
+    pub fn new(id: String, doc: Map<String, Value>) -> Incoming {
+        let json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string());
+        Incoming { id, doc, json }
+    }
 }
 
 /// Why a bulk is refused after validation, against what the dataset holds (400s).
@@ -415,7 +425,7 @@ fn read_record(
     if at.errors.len() > before {
         return None;
     }
-    Some(Incoming { id, doc })
+    Some(Incoming::new(id, doc))
 }
 
 /// Whether `value` written as compact JSON takes more than `limit` bytes. A cheap upper bound
@@ -1387,7 +1397,7 @@ impl<'b> Pending<'b> {
         match self {
             Pending::Fresh(incoming) => Record {
                 id: incoming.id.clone(),
-                doc: RecordDoc::from_serialize(&WithLastUpdated(&incoming.doc, now_iso)),
+                doc: with_last_updated(&incoming.json, now_iso),
             },
             Pending::Merged(id, doc) => Record {
                 id: id.to_string(),
@@ -1397,21 +1407,20 @@ impl<'b> Pending<'b> {
     }
 }
 
-/// A new record's document as it is stored: the bulk's fields, then `last_updated` (what
-/// inserting it into a copy would give, without the copy).
-struct WithLastUpdated<'a>(&'a Map<String, Value>, &'a str);
-
-impl serde::Serialize for WithLastUpdated<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let fields = self.0.iter().filter(|(k, _)| k.as_str() != "last_updated");
-        let mut map = serializer.serialize_map(None)?;
-        for (k, v) in fields {
-            map.serialize_entry(k, v)?;
-        }
-        map.serialize_entry("last_updated", self.1)?;
-        map.end()
+/// A new record's document as it is stored: the bulk's fields (`json`, an object read
+/// records never give a `last_updated` of their own), then `last_updated` — what inserting it
+/// into the map would give, without parsing or writing the map again.
+fn with_last_updated(json: &str, now_iso: &str) -> RecordDoc {
+    let fields = json.trim_end().strip_suffix('}').unwrap_or("{");
+    let mut out = String::with_capacity(json.len() + now_iso.len() + 20);
+    out.push_str(fields);
+    if fields.trim_end() != "{" {
+        out.push(',');
     }
+    out.push_str("\"last_updated\":");
+    push_json_string(&mut out, now_iso);
+    out.push('}');
+    RecordDoc::from_trusted_json(out)
 }
 
 /// A discarded record, as `DELETE /api/datasets/{name}/data?mark_as_discarded=true` leaves it:
@@ -1594,6 +1603,24 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_record_is_stored_as_its_fields_then_last_updated() {
+        let now = "2026-12-01T10:00:00.000000";
+        for fields in [
+            json!({}),
+            json!({"status": "Default"}),
+            json!({"inputs": {"text": "a \"quoted\" }"}, "metrics": {"text_length": 13}}),
+        ] {
+            let Value::Object(map) = fields else {
+                unreachable!()
+            };
+            let mut expected = map.clone();
+            expected.insert("last_updated".into(), json!(now));
+            let stored = with_last_updated(&serde_json::to_string(&map).unwrap(), now);
+            assert_eq!(stored.as_json(), serde_json::to_string(&expected).unwrap());
+        }
+    }
 
     #[test]
     fn ids_coerce_as_pydantic_does() {

@@ -429,3 +429,62 @@ async fn a_database_of_the_previous_release_upgrades_in_place() {
     assert!(applied.is_empty(), "migrated once");
     assert_eq!(store.schema_version().unwrap(), schema::latest_version());
 }
+
+/// A database of schema version 5 (records in a `WITHOUT ROWID` table) keeps its records
+/// through migration 6 (a rowid table with a unique index): every one, in id order, still
+/// unique per dataset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_survive_the_move_to_a_rowid_table() {
+    let db = fresh_db();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for migration in &schema::MIGRATIONS[..5] {
+        conn.execute_batch(migration.sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 5).unwrap();
+    conn.execute(
+        "INSERT INTO datasets (seq, workspace, name, record) VALUES (7, 'team', 'reviews', '{}')",
+        [],
+    )
+    .unwrap();
+    for id in ["r3", "r1", "r10", "r2"] {
+        conn.execute(
+            "INSERT INTO records (dataset_seq, id, doc) VALUES (7, ?1, ?2)",
+            rusqlite::params![id, format!(r#"{{"status":"Default","n":"{id}"}}"#)],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let (store, applied) = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        applied.iter().map(|a| a.to).collect::<Vec<_>>(),
+        (6..=schema::latest_version()).collect::<Vec<_>>()
+    );
+    use workgate_core::Datasets;
+    let records = store.records("team", "reviews", None, 10).await.unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r1", "r10", "r2", "r3"], "byte order of the id");
+    assert_eq!(
+        records[1].doc.as_json(),
+        r#"{"status":"Default","n":"r10"}"#
+    );
+    let after = store
+        .records("team", "reviews", Some("r10"), 10)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let duplicate = conn.execute(
+        "INSERT INTO records (dataset_seq, id, doc) VALUES (7, 'r1', '{}')",
+        [],
+    );
+    assert!(duplicate.is_err(), "still unique per dataset");
+    let without_rowid: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'records' AND sql LIKE '%WITHOUT ROWID%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(without_rowid, 0);
+}
