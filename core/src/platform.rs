@@ -1,5 +1,5 @@
-//! [`Platform`]: what core needs from the machine it runs on — a clock, randomness, and a place
-//! to do password-hashing work. Core reads no clock and no random source of its own (std's
+//! [`Platform`]: what core needs from the machine it runs on — a clock, randomness, a place
+//! to do password-hashing work, and one to free large values off a request's path. Core reads no clock and no random source of its own (std's
 //! clock panics on wasm32), so every host passes both in here.
 
 use async_trait::async_trait;
@@ -7,6 +7,13 @@ use async_trait::async_trait;
 use crate::credentials::{PasswordCheck, PasswordCost};
 use crate::store::ThreadSafe;
 use crate::timestamp::Timestamp;
+
+/// What a request no longer needs, handed to [`Platform::discard`].
+#[cfg(not(target_arch = "wasm32"))]
+pub type Discarded = Box<dyn std::any::Any + Send>;
+/// What a request no longer needs, handed to [`Platform::discard`].
+#[cfg(target_arch = "wasm32")]
+pub type Discarded = Box<dyn std::any::Any>;
 
 /// A clock, randomness, and password hashing.
 ///
@@ -40,6 +47,13 @@ pub trait Platform: ThreadSafe {
     ) -> PasswordCheck {
         crate::credentials::verify_password(&password, &stored, cost)
     }
+
+    /// Frees `value`, which the request no longer needs: a large parsed body takes
+    /// milliseconds to free, which a host with threads to spare can take off the request's
+    /// path. By default, at once.
+    fn discard(&self, value: Discarded) {
+        drop(value);
+    }
 }
 
 /// A shared platform is a platform (a host or test that keeps a handle to its own, e.g. to move
@@ -71,5 +85,9 @@ impl<T: Platform + ?Sized> Platform for std::sync::Arc<T> {
         cost: PasswordCost,
     ) -> PasswordCheck {
         (**self).verify_password(password, stored, cost).await
+    }
+
+    fn discard(&self, value: Discarded) {
+        (**self).discard(value)
     }
 }

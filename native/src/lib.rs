@@ -35,5 +35,16 @@ pub mod tasks;
 pub mod web_app;
 
 pub use platform::NativePlatform;
+
+/// Frees `value` on tokio's blocking pool when a runtime is running, else here: what a request
+/// no longer needs (a parsed bulk of records takes milliseconds to free) leaves its path.
+pub(crate) fn discard<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || drop(value));
+        }
+        Err(_) => drop(value),
+    }
+}
 pub use postgres::PostgresStore;
 pub use sqlite_store::SqliteStore;

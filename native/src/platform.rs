@@ -54,6 +54,11 @@ impl Platform for NativePlatform {
         getrandom::fill(buf).expect("the operating system's random source failed");
     }
 
+    /// On the blocking pool, when there is a runtime (the server, CLI tasks).
+    fn discard(&self, value: workgate_core::platform::Discarded) {
+        crate::discard(value);
+    }
+
     async fn hash_password(
         &self,
         password: String,

@@ -644,6 +644,7 @@ impl Engine {
         let body = input::json_object(call.req)?;
         let mut new_id = || self.new_id().to_string();
         let bulk = records::read_bulk(task, &body, &mut new_id).map_err(validation)?;
+        self.platform.discard(Box::new(body));
         let workspace = workspace_of(call.req).ok_or_else(missing_workspace)?;
         let subject = self.caller_subject(caller).await?;
         let existing = if is_valid_name(&raw_name) {

@@ -8,8 +8,8 @@
 //! not give. Why not D1: a bulk is read-check-write (re-log merge, the metadata-key limit,
 //! multi-label consistency), which D1's `batch()` cannot do without serialising the dataset's
 //! writes somewhere anyway. A Durable Object is that place and has SQLite of its own: strongly
-//! consistent, records in a `WITHOUT ROWID` table keyed by (dataset, id), so a scan is an index
-//! range in byte order of the id.
+//! consistent, records unique by (dataset, id) in an index, so a scan is an index range in
+//! byte order of the id.
 //!
 //! Atomicity: the object runs one event at a time. A bulk is two calls: `ReadForWrite` (the
 //! dataset, its version and the stored records of the bulk's ids), core's decision here, then
@@ -149,9 +149,17 @@ impl DurableObject for WorkspaceDatasets {
              version INTEGER NOT NULL)",
             None,
         );
+        // A rowid table with a unique index, not `WITHOUT ROWID`: records are a kilobyte and
+        // more, too large for one (see the native schema's migration 6). An object made by an
+        // earlier release keeps its `WITHOUT ROWID` table, which the same statements use, and
+        // gets the index as well.
         let _ = sql.exec(
             "CREATE TABLE IF NOT EXISTS records (dataset TEXT NOT NULL, id TEXT NOT NULL, \
-             doc TEXT NOT NULL, PRIMARY KEY (dataset, id)) WITHOUT ROWID",
+             doc TEXT NOT NULL)",
+            None,
+        );
+        let _ = sql.exec(
+            "CREATE UNIQUE INDEX IF NOT EXISTS records_by_dataset_id ON records (dataset, id)",
             None,
         );
         WorkspaceDatasets { state }
