@@ -1407,9 +1407,9 @@ impl<'b> Pending<'b> {
     }
 }
 
-/// A new record's document as it is stored: the bulk's fields (`json`, an object read
-/// records never give a `last_updated` of their own), then `last_updated` — what inserting it
-/// into the map would give, without parsing or writing the map again.
+/// A new record's document as it is stored: the bulk's fields (`json`, a JSON object; a record
+/// as [`read_record`] makes it has no `last_updated` of its own), then `last_updated` — what
+/// inserting it into the map would give, without parsing or writing the map again.
 fn with_last_updated(json: &str, now_iso: &str) -> RecordDoc {
     let fields = json.trim_end().strip_suffix('}').unwrap_or("{");
     let mut out = String::with_capacity(json.len() + now_iso.len() + 20);

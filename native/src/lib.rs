@@ -35,6 +35,8 @@ pub mod tasks;
 pub mod web_app;
 
 pub use platform::NativePlatform;
+pub use postgres::PostgresStore;
+pub use sqlite_store::SqliteStore;
 
 /// Frees `value` on tokio's blocking pool when a runtime is running, else here: what a request
 /// no longer needs (a parsed bulk of records takes milliseconds to free) leaves its path.
@@ -46,5 +48,3 @@ pub(crate) fn discard<T: Send + 'static>(value: T) {
         Err(_) => drop(value),
     }
 }
-pub use postgres::PostgresStore;
-pub use sqlite_store::SqliteStore;

@@ -2,8 +2,9 @@
 //! unique per workspace and name) and a `records` row per record, unique by (dataset, id) in an
 //! index, so a scan is an index range in byte order of the id (SQLite's BINARY collation
 //! compares UTF-8 bytes). Records are a rowid table, not `WITHOUT ROWID`: a row of a kilobyte
-//! or more is too large for one (schema migration 6 says what that cost). Every write is one `BEGIN IMMEDIATE` transaction, with the
-//! audit entry it records; a bulk reads, decides with core's closure and writes inside it.
+//! or more is too large for one (schema migration 6 says what that cost). Every write is one
+//! `BEGIN IMMEDIATE` transaction, with the audit entry it records; a bulk reads, decides with
+//! core's closure and writes inside it.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction};
@@ -383,7 +384,7 @@ fn write_records_in(
     }
     let (dataset, records) = match (write.decide)(current.as_ref().map(|(_, d)| d), &existing) {
         Ok(decided) => decided,
-        // Nothing written: the transaction rolls back with the refusal.
+        // Refused: nothing is written (the transaction commits empty).
         Err(refused) => return Ok((Err(refused), Vec::new())),
     };
     let seq = match &current {
