@@ -9,10 +9,12 @@
 //! `loc` is `["body", "records", <index>, <field>...]` (Argilla answers some with 500: token
 //! spans, non-dict metadata), and a refused bulk changes nothing.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::dataset::{Dataset, Record, RecordDoc, RecordDocError, RecordFacts, Task};
 use crate::engine::error::FieldError;
+use crate::platform::Job;
 use crate::timestamp::Timestamp;
 
 /// Most records in one bulk.
@@ -48,13 +50,6 @@ pub struct Incoming {
     /// `doc` written out as a JSON object, when the bulk was read: a new record is stored as
     /// this plus `last_updated`, so a store's write (under its write lock) does not serialize.
     pub json: String,
-}
-
-impl Incoming {
-    pub fn new(id: String, doc: Map<String, Value>) -> Incoming {
-        let json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string());
-        Incoming { id, doc, json }
-    }
 }
 
 /// Why a bulk is refused after validation, against what the dataset holds (400s).
@@ -127,18 +122,79 @@ impl Drop for At<'_> {
     }
 }
 
+/// A bulk body read only as far as its top level: each record is still its JSON text, so that
+/// records are parsed and read apart, in pieces a host may run at once ([`read_bulk`]).
+pub struct BulkBody<'a> {
+    tags: Option<Value>,
+    metadata: Option<Value>,
+    records: Option<BulkRecords<'a>>,
+}
+
+enum BulkRecords<'a> {
+    Items(Vec<&'a RawValue>),
+    /// Not a list: refused.
+    Other,
+}
+
+impl<'a> BulkBody<'a> {
+    /// `None` when `body` is not a JSON object (the caller reports why, as for any body). A key
+    /// given twice counts once, its last value (as a parsed object keeps it).
+    pub fn parse(body: &'a [u8]) -> Option<BulkBody<'a>> {
+        let top: TopLevel<'a> = serde_json::from_slice(body).ok()?;
+        let mut out = BulkBody {
+            tags: None,
+            metadata: None,
+            records: None,
+        };
+        for (key, raw) in top.0 {
+            match key.as_ref() {
+                "tags" => out.tags = Some(serde_json::from_str(raw.get()).ok()?),
+                "metadata" => out.metadata = Some(serde_json::from_str(raw.get()).ok()?),
+                "records" => {
+                    out.records = Some(if raw.get().starts_with('[') {
+                        BulkRecords::Items(serde_json::from_str(raw.get()).ok()?)
+                    } else {
+                        BulkRecords::Other
+                    })
+                }
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Records read by one job of [`read_bulk`].
+#[derive(Default)]
+struct ReadPiece {
+    /// (id if the record gave one, document, document as JSON).
+    records: Vec<(Option<String>, Map<String, Value>, String)>,
+    errors: Vec<FieldError>,
+    /// `multi_label` of each TextClassification record read as an object, in order.
+    multi: Vec<bool>,
+    /// The records as parsed, to be freed by the caller.
+    parsed: Vec<Value>,
+}
+
+/// Records per job of [`read_bulk`].
+const RECORDS_PER_JOB: usize = 64;
+
 /// Reads a bulk body for `task`. `new_id` makes the id of a record that has none (a UUIDv4
-/// string from the host's randomness). All errors are collected: 422 with Argilla's items.
+/// string from the host's randomness); `run` runs the pieces of the reading (records are
+/// parsed and read in jobs of [`RECORDS_PER_JOB`], which a host may run at once). All errors
+/// are collected, in the body's order: 422 with Argilla's items. Answers the bulk and the
+/// records as parsed, which the caller frees (off the request's path where it can).
 pub fn read_bulk(
     task: Task,
-    body: &Map<String, Value>,
+    body: &BulkBody<'_>,
     new_id: &mut dyn FnMut() -> String,
-) -> Result<Bulk, Vec<FieldError>> {
+    run: &dyn Fn(Vec<Job<'_>>),
+) -> Result<(Bulk, Vec<Value>), Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut loc = vec![json!("body")];
     let mut at = At::root(&mut loc, &mut errors);
-    let tags = read_tags(body.get("tags"), &mut at.child("tags"));
-    let metadata = match body.get("metadata") {
+    let tags = read_tags(body.tags.as_ref(), &mut at.child("tags"));
+    let metadata = match &body.metadata {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
@@ -148,9 +204,10 @@ pub fn read_bulk(
         }
     };
     let mut records = Vec::new();
-    match body.get("records") {
+    let mut parsed = Vec::new();
+    match &body.records {
         None => at.child("records").missing(),
-        Some(Value::Array(items)) => {
+        Some(BulkRecords::Items(items)) => {
             if items.len() > MAX_RECORDS_PER_BULK {
                 at.child("records").error_ctx(
                     format!("ensure this value has at most {MAX_RECORDS_PER_BULK} items"),
@@ -158,59 +215,95 @@ pub fn read_bulk(
                     json!({"limit_value": MAX_RECORDS_PER_BULK}),
                 );
             } else {
-                let mut records_at = at.child("records");
-                let mut multi: Option<bool> = None;
+                let mut pieces: Vec<ReadPiece> = items
+                    .chunks(RECORDS_PER_JOB)
+                    .map(|_| ReadPiece::default())
+                    .collect();
+                let jobs: Vec<Job<'_>> = items
+                    .chunks(RECORDS_PER_JOB)
+                    .zip(pieces.iter_mut())
+                    .enumerate()
+                    .map(|(n, (chunk, piece))| -> Job<'_> {
+                        Box::new(move || read_piece(task, n * RECORDS_PER_JOB, chunk, piece))
+                    })
+                    .collect();
+                run(jobs);
+                let mut multi = None;
                 let mut mixed = false;
-                for (i, item) in items.iter().enumerate() {
-                    let mut rec_at = records_at.child(i);
-                    if json_len_above(item, MAX_RECORD_BYTES) {
-                        rec_at.error_ctx(
-                            format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
-                            "value_error.record.too_large",
-                            json!({"limit_value": MAX_RECORD_BYTES}),
-                        );
-                        continue;
-                    }
-                    let Some(obj) = item.as_object() else {
-                        rec_at.error("value is not a valid dict", "type_error.dict");
-                        continue;
-                    };
-                    if task == Task::TextClassification {
-                        let m = obj
-                            .get("multi_label")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false);
+                for piece in pieces {
+                    at.errors.extend(piece.errors);
+                    for m in piece.multi {
                         match multi {
                             None => multi = Some(m),
                             Some(prev) if prev != m => mixed = true,
                             _ => {}
                         }
                     }
-                    if let Some(record) = read_record(task, obj, &mut rec_at, new_id) {
-                        records.push(record);
+                    parsed.extend(piece.parsed);
+                    for (id, doc, json) in piece.records {
+                        let id = id.unwrap_or_else(&mut *new_id);
+                        records.push(Incoming { id, doc, json });
                     }
                 }
                 if mixed {
-                    records_at.error(
+                    at.child("records").error(
                         "All records must be single/multi labelled",
                         "assertion_error",
                     );
                 }
             }
         }
-        Some(_) => at
+        Some(BulkRecords::Other) => at
             .child("records")
             .error("value is not a valid list", "type_error.list"),
     }
     drop(at);
     if errors.is_empty() {
-        Ok(Bulk {
-            tags,
-            metadata,
-            records,
-        })
+        Ok((
+            Bulk {
+                tags,
+                metadata,
+                records,
+            },
+            parsed,
+        ))
     } else {
         Err(errors)
+    }
+}
+
+/// One job of [`read_bulk`]: parses and reads the records `chunk`, the first of which is the
+/// bulk's record `first`, into `piece`.
+fn read_piece(task: Task, first: usize, chunk: &[&RawValue], piece: &mut ReadPiece) {
+    let mut loc = vec![json!("body"), json!("records")];
+    let mut at = At::root(&mut loc, &mut piece.errors);
+    for (i, raw) in chunk.iter().enumerate() {
+        let mut rec_at = at.child(first + i);
+        // The body parsed as a whole, so each of its values parses alone.
+        let item: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        if json_len_above(&item, MAX_RECORD_BYTES) {
+            rec_at.error_ctx(
+                format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
+                "value_error.record.too_large",
+                json!({"limit_value": MAX_RECORD_BYTES}),
+            );
+        } else if let Some(obj) = item.as_object() {
+            if task == Task::TextClassification {
+                piece.multi.push(
+                    obj.get("multi_label")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                );
+            }
+            if let Some((id, doc)) = read_record(task, obj, &mut rec_at) {
+                let json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string());
+                piece.records.push((id, doc, json));
+            }
+        } else {
+            rec_at.error("value is not a valid dict", "type_error.dict");
+        }
+        drop(rec_at);
+        piece.parsed.push(item);
     }
 }
 
@@ -305,22 +398,22 @@ fn python_int(s: &str) -> Option<String> {
     })
 }
 
+/// Reads one record: its id if it gives one (the caller makes one otherwise) and its document.
 fn read_record(
     task: Task,
     obj: &Map<String, Value>,
     at: &mut At<'_>,
-    new_id: &mut dyn FnMut() -> String,
-) -> Option<Incoming> {
+) -> Option<(Option<String>, Map<String, Value>)> {
     let before = at.errors.len();
     let id = match obj.get("id") {
-        None | Some(Value::Null) => new_id(),
+        None | Some(Value::Null) => None,
         Some(v) => match coerce_id(v) {
-            Some(id) => id,
+            Some(id) => Some(id),
             None => {
                 let mut id_at = at.child("id");
                 id_at.error("value is not a valid integer", "type_error.integer");
                 id_at.error("str type expected", "type_error.str");
-                String::new()
+                None
             }
         },
     };
@@ -425,7 +518,7 @@ fn read_record(
     if at.errors.len() > before {
         return None;
     }
-    Some(Incoming::new(id, doc))
+    Some((id, doc))
 }
 
 /// Whether `value` written as compact JSON takes more than `limit` bytes. A cheap upper bound
@@ -1709,5 +1802,95 @@ mod tests {
             read_timestamp(&json!(1685613600)),
             Some("2023-06-01T10:00:00+00:00".into())
         );
+    }
+
+    /// Reads `body` with the jobs run in `order` (indices into the jobs), as a host running
+    /// them at once may finish them in any order.
+    fn read_in_order(
+        task: Task,
+        body: &Value,
+        reverse: bool,
+    ) -> Result<(Bulk, Vec<Value>), Vec<FieldError>> {
+        let text = serde_json::to_vec(body).unwrap();
+        let body = BulkBody::parse(&text).unwrap();
+        let mut n = 0;
+        let mut new_id = || {
+            n += 1;
+            format!("new-{n}")
+        };
+        let run = |jobs: Vec<Job<'_>>| {
+            if reverse {
+                jobs.into_iter().rev().for_each(|job| job());
+            } else {
+                crate::platform::one_after_another(jobs);
+            }
+        };
+        read_bulk(task, &body, &mut new_id, &run)
+    }
+
+    #[test]
+    fn a_bulk_reads_the_same_whatever_order_its_jobs_run_in() {
+        let n = 3 * RECORDS_PER_JOB + 5;
+        let good: Vec<Value> = (0..n)
+            .map(|i| {
+                if i % 7 == 0 {
+                    json!({"inputs": {"text": format!("no id {i}")}})
+                } else {
+                    json!({"id": i, "inputs": {"text": format!("t{i}")}, "metadata": {"k": i}})
+                }
+            })
+            .collect();
+        let body = json!({"tags": {"a": 1}, "records": good});
+        let (forward, parsed) = read_in_order(Task::TextClassification, &body, false).unwrap();
+        let (backward, _) = read_in_order(Task::TextClassification, &body, true).unwrap();
+        assert_eq!(forward, backward);
+        assert_eq!(parsed.len(), n);
+        assert_eq!(forward.records.len(), n);
+        // Ids made in the body's order, given ones coerced.
+        assert_eq!(forward.records[0].id, "new-1");
+        assert_eq!(forward.records[7].id, "new-2");
+        assert_eq!(forward.records[1].id, "1");
+        for r in &forward.records {
+            assert_eq!(r.json, serde_json::to_string(&r.doc).unwrap());
+        }
+
+        // Errors in several jobs come in the body's order, the mixed-label rule last.
+        let mut bad = body["records"].as_array().unwrap().clone();
+        let late = 2 * RECORDS_PER_JOB + 3;
+        bad[late]["status"] = json!("nope");
+        bad[1] = json!("not a record");
+        bad[RECORDS_PER_JOB + 1]["multi_label"] = json!(true);
+        let body = json!({"records": bad});
+        let forward = read_in_order(Task::TextClassification, &body, false).unwrap_err();
+        let backward = read_in_order(Task::TextClassification, &body, true).unwrap_err();
+        assert_eq!(forward, backward);
+        let locs: Vec<Value> = forward.iter().map(|e| json!(e.loc)).collect();
+        assert_eq!(
+            locs,
+            vec![
+                json!(["body", "records", 1]),
+                json!(["body", "records", late, "status"]),
+                json!(["body", "records"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bulk_body_key_given_twice_counts_as_its_last_value() {
+        let text = br#"{"records": 5, "tags": {"x": 1}, "records": [{"id": 1, "text": "t"}], "tags": null}"#;
+        let body = BulkBody::parse(text).unwrap();
+        let mut new_id = || unreachable!();
+        let (bulk, _) = read_bulk(
+            Task::Text2Text,
+            &body,
+            &mut new_id,
+            &crate::platform::one_after_another,
+        )
+        .unwrap();
+        assert_eq!(bulk.records.len(), 1);
+        assert!(bulk.tags.is_empty());
+        for not_an_object in [&b"[1]"[..], b"nope", b"\"{\"", b"{\"records\": [1,}"] {
+            assert!(BulkBody::parse(not_an_object).is_none());
+        }
     }
 }

@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
-use workgate_core::Timestamp;
+use workgate_core::{Timestamp, platform};
 use workgate_core::dataset::{Dataset, Record, RecordDoc, RecordFacts, Task};
 use workgate_core::records::{self, METADATA_KEYS_LIMIT, VECTOR_NAMES_LIMIT};
 
@@ -50,16 +50,24 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let task = Task::ALL[usize::from(*task) % Task::ALL.len()];
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(text) else {
+    let Some(body) = records::BulkBody::parse(text) else {
+        assert!(
+            !matches!(serde_json::from_slice::<Value>(text), Ok(Value::Object(_))),
+            "a JSON object the bulk reader refused"
+        );
         return;
     };
+    assert!(
+        matches!(serde_json::from_slice::<Value>(text), Ok(Value::Object(_))),
+        "the bulk reader read what is not a JSON object"
+    );
     let mut counter = 0u64;
     let mut new_id = || {
         counter += 1;
         format!("00000000-0000-4000-8000-{counter:012}")
     };
-    let bulk = match records::read_bulk(task, &body, &mut new_id) {
-        Ok(bulk) => bulk,
+    let bulk = match records::read_bulk(task, &body, &mut new_id, &platform::one_after_another) {
+        Ok((bulk, _parsed)) => bulk,
         Err(errors) => {
             assert!(!errors.is_empty(), "refused without a reason");
             for error in &errors {

@@ -5,19 +5,28 @@
 //! would stall every other request on that worker, so it runs on the blocking pool instead. A
 //! semaphore caps how many hashes run at once, so a flood of logins queues instead of taking
 //! all memory and every core.
+//!
+//! A request's pieces of CPU work ([`Platform::run_jobs`]: a bulk's records) run on rayon's
+//! pool while cores are idle, so one client's bulk is read on every core; while another
+//! request's pieces are running they run on the request's own thread, so concurrent bulks do
+//! not pay for handing work between threads.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use workgate_core::credentials::{self, PasswordCheck, PasswordCost};
+use workgate_core::platform::Job;
 use workgate_core::{Platform, Timestamp};
 
 /// The native platform. Cheap to clone.
 #[derive(Clone)]
 pub struct NativePlatform {
     hashing: Arc<Semaphore>,
+    /// Requests inside `run_jobs` now.
+    running_jobs: Arc<AtomicUsize>,
 }
 
 impl Default for NativePlatform {
@@ -25,6 +34,7 @@ impl Default for NativePlatform {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         NativePlatform {
             hashing: Arc::new(Semaphore::new(cores.max(2))),
+            running_jobs: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -57,6 +67,25 @@ impl Platform for NativePlatform {
     /// On the blocking pool, when there is a runtime (the server, CLI tasks).
     fn discard(&self, value: workgate_core::platform::Discarded) {
         crate::discard(value);
+    }
+
+    /// On rayon's pool (a thread per core), this thread waiting, while no other request's
+    /// jobs are running (cores are idle); otherwise here, one after another.
+    fn run_jobs(&self, jobs: Vec<Job<'_>>) {
+        use rayon::iter::{IntoParallelIterator, ParallelIterator};
+        struct Running<'a>(&'a AtomicUsize);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let others = self.running_jobs.fetch_add(1, Ordering::Relaxed);
+        let _running = Running(&self.running_jobs);
+        if jobs.len() < 2 || others + 1 >= rayon::current_num_threads() {
+            workgate_core::platform::one_after_another(jobs);
+        } else {
+            jobs.into_par_iter().for_each(|job| job());
+        }
     }
 
     async fn hash_password(

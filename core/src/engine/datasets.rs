@@ -641,10 +641,17 @@ impl Engine {
     ) -> ApiResult<Response> {
         let store = self.datasets_store()?;
         let raw_name = call.param("name").to_string();
-        let body = input::json_object(call.req)?;
+        input::json_body(call.req)?;
+        let Some(body) = records::BulkBody::parse(&call.req.body) else {
+            // Not a JSON object: the error any endpoint gives.
+            input::json_object(call.req)?;
+            return Err(input::not_a_dict());
+        };
         let mut new_id = || self.new_id().to_string();
-        let bulk = records::read_bulk(task, &body, &mut new_id).map_err(validation)?;
-        self.platform.discard(Box::new(body));
+        let run = |jobs: Vec<crate::platform::Job<'_>>| self.platform.run_jobs(jobs);
+        let (bulk, parsed) =
+            records::read_bulk(task, &body, &mut new_id, &run).map_err(validation)?;
+        self.platform.discard(Box::new(parsed));
         let workspace = workspace_of(call.req).ok_or_else(missing_workspace)?;
         let subject = self.caller_subject(caller).await?;
         let existing = if is_valid_name(&raw_name) {

@@ -14,19 +14,7 @@ use crate::validation::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 /// Reads the body as a JSON object (API.md section 1): no `Content-Type` still means JSON; a
 /// form or other non-JSON content type is `type_error.dict`; an empty body is a missing body.
 pub fn json_object(req: &Request) -> ApiResult<Map<String, Value>> {
-    if let Some(ct) = req.header_value("content-type") {
-        let ct = ct.to_ascii_lowercase();
-        if !ct.trim().is_empty() && !ct.contains("json") {
-            return Err(not_a_dict());
-        }
-    }
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::field(
-            vec![json!("body")],
-            "field required",
-            "value_error.missing",
-        ));
-    }
+    json_body(req)?;
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(not_a_dict()),
@@ -55,7 +43,27 @@ pub fn json_object(req: &Request) -> ApiResult<Map<String, Value>> {
     }
 }
 
-fn not_a_dict() -> ApiError {
+/// The checks of [`json_object`] before parsing: a JSON (or no) content type, a body that is
+/// not empty. For an endpoint that parses its body its own way, and calls [`json_object`] for
+/// the error when that fails.
+pub fn json_body(req: &Request) -> ApiResult<()> {
+    if let Some(ct) = req.header_value("content-type") {
+        let ct = ct.to_ascii_lowercase();
+        if !ct.trim().is_empty() && !ct.contains("json") {
+            return Err(not_a_dict());
+        }
+    }
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::field(
+            vec![json!("body")],
+            "field required",
+            "value_error.missing",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn not_a_dict() -> ApiError {
     ApiError::field(
         vec![json!("body")],
         "value is not a valid dict",
