@@ -274,14 +274,22 @@ fn to_axum(answer: workgate_core::Response) -> Response {
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     for (name, value) in answer.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), header_value(value))
+        {
             headers.append(name, value);
         }
     }
     response
+}
+
+/// A header value; the ones every JSON answer carries without copying them.
+fn header_value(value: String) -> Result<HeaderValue, axum::http::header::InvalidHeaderValue> {
+    match value.as_str() {
+        "application/json" => Ok(HeaderValue::from_static("application/json")),
+        "nosniff" => Ok(HeaderValue::from_static("nosniff")),
+        _ => HeaderValue::try_from(value),
+    }
 }
 
 /// A request refused before the engine sees it, in core's words (and with its CORS headers).

@@ -1,7 +1,7 @@
 //! Authentication (API.md section 3), login with throttling (9.6), and the caller's own
 //! endpoints: `/api/me`, `/api/v1/me/workspaces`, `PUT /api/me/password`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::access::{Action, Resource, Subject};
 use crate::credentials::{self, ApiKeyDigest, TokenClaims};
@@ -20,7 +20,6 @@ use super::{AuditTarget, Engine, authorize, ok};
 /// The authenticated caller of a request. `Debug` hides the key.
 #[derive(Clone)]
 pub struct Caller {
-    pub user: User,
     /// The API key the caller authenticated with, if it used one (kept only for this request,
     /// to echo the caller's own key back as Argilla does).
     api_key: Option<String>,
@@ -29,10 +28,17 @@ pub struct Caller {
     entry: Arc<Entry>,
 }
 
+impl Caller {
+    /// The authenticated user, as the caller cache keeps it.
+    pub fn user(&self) -> &User {
+        &self.entry.user
+    }
+}
+
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caller")
-            .field("user", &self.user)
+            .field("user", self.user())
             .field("by_api_key", &self.api_key.is_some())
             .finish()
     }
@@ -52,7 +58,6 @@ impl Engine {
                 .await?;
             return match entry {
                 Some(entry) if !entry.user.disabled => Ok(Caller {
-                    user: entry.user.clone(),
                     api_key: Some(key.to_string()),
                     entry,
                 }),
@@ -78,7 +83,6 @@ impl Engine {
                     && stamp_matches(&entry.user.security_stamp, &claims.stp) =>
             {
                 Ok(Caller {
-                    user: entry.user.clone(),
                     api_key: None,
                     entry,
                 })
@@ -110,10 +114,7 @@ impl Engine {
         };
         Ok(user.map(|user| match generation {
             Some(generation) => self.caller_cache.insert(key, generation, user),
-            None => Arc::new(Entry {
-                user,
-                accessible: OnceLock::new(),
-            }),
+            None => Arc::new(Entry::new(user)),
         }))
     }
 
@@ -127,14 +128,14 @@ impl Engine {
             return Ok(kept.to_vec());
         }
         let read: Arc<[crate::domain::Workspace]> =
-            self.accessible_workspaces(&caller.user).await?.into();
+            self.accessible_workspaces(caller.user()).await?.into();
         Ok(caller.entry.accessible.get_or_init(|| read).to_vec())
     }
 
     /// The access-model subject of the caller ([`Engine::subject`]), its memberships from
     /// [`Engine::caller_workspaces`].
     pub(crate) async fn caller_subject(&self, caller: &Caller) -> ApiResult<Subject> {
-        let workspaces = if caller.user.role == Role::Admin {
+        let workspaces = if caller.user().role == Role::Admin {
             Vec::new()
         } else {
             self.caller_workspaces(caller)
@@ -144,8 +145,8 @@ impl Engine {
                 .collect()
         };
         Ok(Subject::new(
-            caller.user.username.clone(),
-            caller.user.role,
+            caller.user().username.clone(),
+            caller.user().role,
             workspaces,
         ))
     }
@@ -161,12 +162,12 @@ impl Engine {
         if let Some(key) = fresh {
             return key.to_string();
         }
-        if let Some(Caller {
-            user: me,
-            api_key: Some(key),
-            ..
-        }) = caller
-            && me.id == user.id
+        if let Some(
+            caller @ Caller {
+                api_key: Some(key), ..
+            },
+        ) = caller
+            && caller.user().id == user.id
             && ApiKeyDigest::of(key) == user.api_key_digest
         {
             return key.clone();
@@ -225,24 +226,34 @@ impl Engine {
         })
     }
 
+    /// `GET /api/me`: written once per cache entry (see [`Entry::me`]), then copied.
     pub(crate) async fn me(&self, caller: &Caller) -> ApiResult<Response> {
+        if let Some(body) = caller.entry.me.get() {
+            return Ok(Response {
+                status: 200,
+                headers: crate::http::json_headers(),
+                body: body.clone(),
+            });
+        }
         let workspaces = self
             .caller_workspaces(caller)
             .await?
             .into_iter()
             .map(|w| w.name)
             .collect();
-        ok(&UserOut::new(
-            &caller.user,
+        let response = ok(&UserOut::new(
+            caller.user(),
             workspaces,
-            self.shown_key(&caller.user, Some(caller), None),
-        ))
+            self.shown_key(caller.user(), Some(caller), None),
+        ))?;
+        let _ = caller.entry.me.set(response.body.clone());
+        Ok(response)
     }
 
     /// `GET /api/me/credentials` (API.md 9.12): one hash verification, for an authenticated
     /// caller's own account.
     pub(crate) async fn my_credentials(&self, caller: &Caller) -> ApiResult<Response> {
-        ok(&self.default_credentials_of(&caller.user).await)
+        ok(&self.default_credentials_of(caller.user()).await)
     }
 
     pub(crate) async fn my_workspaces(&self, caller: &Caller) -> ApiResult<Response> {
@@ -435,17 +446,17 @@ impl Engine {
         authorize(
             &subject,
             Action::ChangeOwnPassword,
-            &Resource::User(&caller.user.username),
+            &Resource::User(&caller.user().username),
         )?;
 
         let now = self.platform.now();
-        let username = caller.user.username.as_str();
+        let username = caller.user().username.as_str();
         self.claim_attempt(username, now).await?;
         let check = self
             .platform
             .verify_password(
                 current,
-                caller.user.password_hash.clone(),
+                caller.user().password_hash.clone(),
                 self.config.password_cost,
             )
             .await;
@@ -458,7 +469,7 @@ impl Engine {
         let hash = self.hash(&new).await?;
         // Applied to the current record: a change made meanwhile (by an admin) is kept, and a
         // password or stamp changed meanwhile means this request's credentials are stale.
-        let stamp = caller.user.security_stamp.clone();
+        let stamp = caller.user().security_stamp.clone();
         let new_stamp = self.new_stamp();
         let edit = UserEdit::new(move |current| {
             if current.disabled || current.security_stamp != stamp {
@@ -474,16 +485,16 @@ impl Engine {
             })
         });
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.password.change",
-            AuditTarget::User(&caller.user),
+            AuditTarget::User(caller.user()),
             None,
         );
         let edit = edit.audited(entry, |_, _| None);
         let updated = match self
             .stores
             .directory
-            .update_user(caller.user.id, edit)
+            .update_user(caller.user().id, edit)
             .await
         {
             Ok(user) => user,

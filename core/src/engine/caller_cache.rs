@@ -55,6 +55,20 @@ pub(crate) struct Entry {
     /// The workspaces the user can access (every one for an admin), read after the user, the
     /// first time a request of this generation needed them.
     pub(crate) accessible: OnceLock<Arc<[Workspace]>>,
+    /// The body of `GET /api/me` for this caller, written the first time it was asked for:
+    /// it is made only of `user`, `accessible` and the key the entry was found by (an entry
+    /// kept by key digest is only ever found with that key).
+    pub(crate) me: OnceLock<Vec<u8>>,
+}
+
+impl Entry {
+    pub(crate) fn new(user: User) -> Entry {
+        Entry {
+            user,
+            accessible: OnceLock::new(),
+            me: OnceLock::new(),
+        }
+    }
 }
 
 /// The cache's figures, for a host's metrics.
@@ -117,10 +131,7 @@ impl CallerCache {
     /// Keeps `user`, read after `generation` was, under `key`. A newer generation than the
     /// cache's empties it first; an older one (a request that raced a change) keeps nothing.
     pub(crate) fn insert(&self, key: CacheKey, generation: u64, user: User) -> Arc<Entry> {
-        let entry = Arc::new(Entry {
-            user,
-            accessible: OnceLock::new(),
-        });
+        let entry = Arc::new(Entry::new(user));
         if self.capacity == 0 {
             return entry;
         }

@@ -397,7 +397,7 @@ impl Engine {
             task,
             tags,
             metadata,
-            created_by: Some(caller.user.username.clone()),
+            created_by: Some(caller.user().username.clone()),
             created_at: now,
             last_updated: now,
             closed: false,
@@ -414,7 +414,7 @@ impl Engine {
         detail: Option<String>,
     ) -> crate::domain::AuditEntry {
         self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             action,
             AuditTarget::Dataset(dataset),
             detail,

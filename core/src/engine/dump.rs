@@ -105,7 +105,7 @@ impl Engine {
             body.push(b'\n');
             Ok(())
         };
-        self.export_dump(Some(&caller.user), &mut sink)
+        self.export_dump(Some(caller.user()), &mut sink)
             .await
             .map_err(|e| match e {
                 dump::ExportError::Store(e) => ApiError::from(e),
@@ -130,7 +130,7 @@ impl Engine {
         let actor = match self.authenticate(req).await {
             Ok(caller) => {
                 self.authorize_moving(&caller).await?;
-                Some(caller.user)
+                Some(caller.user().clone())
             }
             Err(ApiError::Unauthorized) if self.may_fill_empty_store(req).await? => None,
             Err(e) => return Err(e),

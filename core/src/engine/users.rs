@@ -123,7 +123,7 @@ impl Engine {
         };
         let new = self.new_user(draft, self.platform.now());
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.create",
             AuditTarget::User(&new.user),
             Some(format!("role={}", new.user.role)),
@@ -190,7 +190,7 @@ impl Engine {
             return ok(&self.user_out(&old, Some(caller), None).await?);
         }
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.update",
             AuditTarget::User(&old),
             None,
@@ -217,7 +217,7 @@ impl Engine {
         )?;
         let out = self.user_out(&user, Some(caller), None).await?;
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.delete",
             AuditTarget::User(&user),
             None,
@@ -262,7 +262,7 @@ impl Engine {
             })
         });
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.api_key.rotate",
             AuditTarget::User(&user),
             None,
@@ -316,7 +316,7 @@ impl Engine {
             })
         });
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "user.password.reset",
             AuditTarget::User(&user),
             None,

@@ -90,7 +90,7 @@ impl Engine {
             updated_at: now,
         };
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "workspace.create",
             AuditTarget::Workspace(&new),
             None,
@@ -135,7 +135,7 @@ impl Engine {
             )));
         }
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "workspace.delete",
             AuditTarget::Workspace(&workspace),
             None,
@@ -185,7 +185,7 @@ impl Engine {
             return Err(ApiError::user_not_found(user_id));
         };
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "workspace.member.add",
             AuditTarget::Workspace(&workspace),
             Some(format!("user={}", user.username)),
@@ -238,7 +238,7 @@ impl Engine {
             &Resource::Workspace(&workspace.name),
         )?;
         let entry = self.audit_entry(
-            Some(&caller.user),
+            Some(caller.user()),
             "workspace.member.remove",
             AuditTarget::Workspace(&workspace),
             Some(format!("user={}", user.username)),
