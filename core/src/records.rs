@@ -1296,26 +1296,19 @@ pub fn deep_merge(stored: &mut Map<String, Value>, incoming: Map<String, Value>)
 }
 
 /// The labels a stored document uses (predictions and annotations), for the label schema.
-fn labels_of(task: Task, doc: &Map<String, Value>) -> Vec<String> {
+fn labels_of(task: Task, doc: &Map<String, Value>) -> Vec<&str> {
     let mut out = Vec::new();
     for part in ["prediction", "annotation"] {
         let Some(p) = doc.get(part) else { continue };
-        match task {
-            Task::TextClassification => {
-                for l in p["labels"].as_array().into_iter().flatten() {
-                    if let Some(c) = l["class_label"].as_str() {
-                        out.push(c.to_string());
-                    }
-                }
+        let (list, name) = match task {
+            Task::TextClassification => ("labels", "class_label"),
+            Task::TokenClassification => ("entities", "label"),
+            Task::Text2Text => continue,
+        };
+        for l in p[list].as_array().into_iter().flatten() {
+            if let Some(c) = l[name].as_str() {
+                out.push(c);
             }
-            Task::TokenClassification => {
-                for e in p["entities"].as_array().into_iter().flatten() {
-                    if let Some(c) = e["label"].as_str() {
-                        out.push(c.to_string());
-                    }
-                }
-            }
-            Task::Text2Text => {}
         }
     }
     out
@@ -1412,8 +1405,8 @@ pub fn apply_bulk(
             }
         }
         for label in labels_of(task, doc) {
-            if !facts.labels.contains(&label) {
-                facts.labels.push(label);
+            if !facts.labels.iter().any(|l| l == label) {
+                facts.labels.push(label.to_string());
             }
         }
         position.insert(entry.id(), written.len());
@@ -1431,8 +1424,10 @@ pub fn apply_bulk(
     if let Some(schema) = schema_labels(dataset) {
         for entry in &written {
             for label in labels_of(task, entry.fields()) {
-                if !schema.contains(&label) {
-                    return Err(BulkRefusal::LabelNotInSchema { label });
+                if !schema.iter().any(|l| l == label) {
+                    return Err(BulkRefusal::LabelNotInSchema {
+                        label: label.to_string(),
+                    });
                 }
             }
         }
