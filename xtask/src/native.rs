@@ -119,6 +119,8 @@ fn start_and_read_url(mut cmd: Command, prefix: &str) -> Result<(String, Child)>
 const BENCH_CONNECTIONS: &str = "64";
 const BENCH_THREADS: &str = "2";
 const BENCH_SECONDS: u64 = 10;
+/// The run before each measured one, not counted.
+const WARMUP_SECONDS: u64 = 2;
 
 /// One wrk run's figures.
 #[derive(Debug, Clone, Default)]
@@ -467,27 +469,33 @@ fn wrk(base_url: &str, path: &str, api_key: Option<&str>) -> Result<Figures> {
     wrk_with(base_url, path, api_key, BENCH_CONNECTIONS)
 }
 
-/// `wrk` with `connections` for BENCH_SECONDS against `base_url + path`.
+/// `wrk` with `connections` for BENCH_SECONDS against `base_url + path`, after a run of
+/// WARMUP_SECONDS whose figures are not kept (a fresh server's first second — connections
+/// accepted, pools and caches filled, allocator arenas grown — is not its steady state).
 fn wrk_with(
     base_url: &str,
     path: &str,
     api_key: Option<&str>,
     connections: &str,
 ) -> Result<Figures> {
-    let mut cmd = Command::new("wrk");
-    cmd.args(["-t", BENCH_THREADS, "-c", connections, "--latency"])
-        .arg("-d")
-        .arg(format!("{BENCH_SECONDS}s"));
-    if let Some(key) = api_key {
-        cmd.arg("-H").arg(format!("X-Argilla-Api-Key: {key}"));
-    }
-    cmd.arg(format!("{base_url}{path}"));
-    eprintln!("xtask: $ {cmd:?}");
-    let out = cmd.output().context("could not run wrk")?;
-    if !out.status.success() {
-        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let run_for = |seconds: u64| -> Result<String> {
+        let mut cmd = Command::new("wrk");
+        cmd.args(["-t", BENCH_THREADS, "-c", connections, "--latency"])
+            .arg("-d")
+            .arg(format!("{seconds}s"));
+        if let Some(key) = api_key {
+            cmd.arg("-H").arg(format!("X-Argilla-Api-Key: {key}"));
+        }
+        cmd.arg(format!("{base_url}{path}"));
+        eprintln!("xtask: $ {cmd:?}");
+        let out = cmd.output().context("could not run wrk")?;
+        if !out.status.success() {
+            bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    run_for(WARMUP_SECONDS)?;
+    let text = run_for(BENCH_SECONDS)?;
     parse_wrk(&text).with_context(|| format!("could not read wrk's output:\n{text}"))
 }
 
