@@ -12,9 +12,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
-use workgate_core::{Timestamp, platform};
 use workgate_core::dataset::{Dataset, Record, RecordDoc, RecordFacts, Task};
 use workgate_core::records::{self, METADATA_KEYS_LIMIT, VECTOR_NAMES_LIMIT};
+use workgate_core::{Timestamp, platform};
 
 fn dataset(task: Task, schema: bool) -> Dataset {
     let at = Timestamp::from_micros(1_700_000_000_000_000);
