@@ -279,8 +279,15 @@ fn read_piece(task: Task, first: usize, chunk: &[&RawValue], piece: &mut ReadPie
     let mut at = At::root(&mut loc, &mut piece.errors);
     for (i, raw) in chunk.iter().enumerate() {
         let mut rec_at = at.child(first + i);
-        // The body parsed as a whole, so each of its values parses alone.
-        let item: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        // The body is valid JSON, but its top-level read does not count nesting: a record
+        // nested deeper than the parser goes is refused here, by its index.
+        let item: Value = match serde_json::from_str(raw.get()) {
+            Ok(item) => item,
+            Err(e) => {
+                rec_at.error(format!("Invalid JSON: {e}"), "value_error.jsondecode");
+                continue;
+            }
+        };
         if json_len_above(&item, MAX_RECORD_BYTES) {
             rec_at.error_ctx(
                 format!("a record may hold at most {MAX_RECORD_BYTES} bytes of JSON"),
@@ -1799,7 +1806,7 @@ mod tests {
         );
     }
 
-    /// Reads `body` with the jobs run in `order` (indices into the jobs), as a host running
+    /// Reads `body` with the jobs run in order or (`reverse`) last first, as a host running
     /// them at once may finish them in any order.
     fn read_in_order(
         task: Task,

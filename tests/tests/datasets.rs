@@ -2291,6 +2291,32 @@ fn a_record_error_names_the_index_of_the_record() {
     assert_eq!(items[0]["loc"], json!(["body", "records", 2, "status"]));
 }
 
+#[test]
+fn a_record_nested_too_deep_is_a_422_naming_the_record() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // Valid JSON, but nested deeper than a JSON parser goes (128 levels): refused as that
+    // record, the dataset not created.
+    let mut deep = json!("x");
+    for _ in 0..300 {
+        deep = json!({"k": deep});
+    }
+    let (scene, name, answer) = bulk_into_new(
+        TC,
+        json!([
+            text_record(json!(1), "x"),
+            with(text_record(json!(2), "x"), json!({"metadata": deep})),
+        ]),
+    );
+    let items = validation_items(&answer);
+    assert_eq!(items.len(), 1, "{}", answer.text());
+    assert_eq!(items[0]["loc"], json!(["body", "records", 1]));
+    assert_eq!(items[0]["type"], "value_error.jsondecode");
+    scene.get(&name).expect_json(404, &dataset_not_found(&name));
+}
+
 // ---- record validation: TextClassification (§5.2) ------------------------------------------------
 
 #[test]
