@@ -19,6 +19,11 @@ use workgate_core::{Engine, MemoryStore, Request};
 
 use common::{ADMIN_KEY, TestPlatform, cheap_config};
 
+/// The native server's allocator: allocation is most of what reading a bulk costs, and the
+/// system allocator would measure itself.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BULK: usize = 500;
 const PAGE: usize = 1_000;
 

@@ -40,16 +40,83 @@ pub struct Bulk {
     pub tags: Map<String, Value>,
     pub metadata: Map<String, Value>,
     pub records: Vec<Incoming>,
+    /// What the dataset's rules read of the records, each distinct set once (the records of a
+    /// bulk mostly share theirs).
+    keys: Vec<RecordKeys>,
 }
 
 /// One record of a bulk, as it will be stored (before the merge with a stored one).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
     pub id: String,
-    pub doc: Map<String, Value>,
-    /// `doc` written out as a JSON object, when the bulk was read: a new record is stored as
-    /// this plus `last_updated`, so a store's write (under its write lock) does not serialize.
+    /// Its document written out as a JSON object, when the bulk was read: a new record is
+    /// stored as this plus `last_updated`, so a store's write (under its write lock) neither
+    /// serializes nor holds a parsed document per record.
     pub json: String,
+    /// Its [`RecordKeys`], in [`Bulk::keys`].
+    keys: usize,
+}
+
+impl Incoming {
+    /// Its document as a map: only a re-logged record, merged into what was stored, needs it.
+    fn doc(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
+}
+
+/// What the dataset's rules ([`apply_bulk`]) read of one record document: whether it is
+/// multi-label, its metadata keys, vector names and labels.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct RecordKeys {
+    multi_label: bool,
+    metadata: Vec<String>,
+    vectors: Vec<String>,
+    labels: Vec<String>,
+}
+
+impl RecordKeys {
+    fn of(task: Task, doc: &Map<String, Value>) -> RecordKeys {
+        RecordKeys {
+            multi_label: multi_label_of(doc),
+            metadata: keys_under(doc, "metadata").map(str::to_string).collect(),
+            vectors: keys_under(doc, "vectors").map(str::to_string).collect(),
+            labels: labels_of(task, doc).map(str::to_string).collect(),
+        }
+    }
+
+    /// Whether these are `doc`'s keys (compared without building its own).
+    fn are_of(&self, task: Task, doc: &Map<String, Value>) -> bool {
+        self.multi_label == multi_label_of(doc)
+            && self
+                .metadata
+                .iter()
+                .map(String::as_str)
+                .eq(keys_under(doc, "metadata"))
+            && self
+                .vectors
+                .iter()
+                .map(String::as_str)
+                .eq(keys_under(doc, "vectors"))
+            && self
+                .labels
+                .iter()
+                .map(String::as_str)
+                .eq(labels_of(task, doc))
+    }
+}
+
+fn multi_label_of(doc: &Map<String, Value>) -> bool {
+    doc.get("multi_label")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The keys of the object `doc[field]` (none when it is not an object).
+fn keys_under<'d>(doc: &'d Map<String, Value>, field: &str) -> impl Iterator<Item = &'d str> {
+    doc.get(field)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.keys().map(String::as_str))
 }
 
 /// Why a bulk is refused after validation, against what the dataset holds (400s).
@@ -167,13 +234,13 @@ impl<'a> BulkBody<'a> {
 /// Records read by one job of [`read_bulk`].
 #[derive(Default)]
 struct ReadPiece {
-    /// (id if the record gave one, document, document as JSON).
-    records: Vec<(Option<String>, Map<String, Value>, String)>,
+    /// (id if the record gave one, document as JSON, its keys in `keys`).
+    records: Vec<(Option<String>, String, usize)>,
+    /// The distinct [`RecordKeys`] of this piece's records.
+    keys: Vec<RecordKeys>,
     errors: Vec<FieldError>,
     /// `multi_label` of each TextClassification record read as an object, in order.
     multi: Vec<bool>,
-    /// The records as parsed, to be freed by the caller.
-    parsed: Vec<Value>,
 }
 
 /// Records per job of [`read_bulk`].
@@ -182,14 +249,13 @@ const RECORDS_PER_JOB: usize = 64;
 /// Reads a bulk body for `task`. `new_id` makes the id of a record that has none (a UUIDv4
 /// string from the host's randomness); `run` runs the pieces of the reading (records are
 /// parsed and read in jobs of [`RECORDS_PER_JOB`], which a host may run at once). All errors
-/// are collected, in the body's order: 422 with Argilla's items. Answers the bulk and the
-/// records as parsed, which the caller frees (off the request's path where it can).
+/// are collected, in the body's order: 422 with Argilla's items.
 pub fn read_bulk(
     task: Task,
     body: &BulkBody<'_>,
     new_id: &mut dyn FnMut() -> String,
     run: &dyn Fn(Vec<Job<'_>>),
-) -> Result<(Bulk, Vec<Value>), Vec<FieldError>> {
+) -> Result<Bulk, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut loc = vec![json!("body")];
     let mut at = At::root(&mut loc, &mut errors);
@@ -204,7 +270,7 @@ pub fn read_bulk(
         }
     };
     let mut records = Vec::new();
-    let mut parsed = Vec::new();
+    let mut keys = Vec::new();
     match &body.records {
         None => at.child("records").missing(),
         Some(BulkRecords::Items(items)) => {
@@ -239,10 +305,15 @@ pub fn read_bulk(
                             _ => {}
                         }
                     }
-                    parsed.extend(piece.parsed);
-                    for (id, doc, json) in piece.records {
+                    let first_keys = keys.len();
+                    keys.extend(piece.keys);
+                    for (id, json, k) in piece.records {
                         let id = id.unwrap_or_else(&mut *new_id);
-                        records.push(Incoming { id, doc, json });
+                        records.push(Incoming {
+                            id,
+                            json,
+                            keys: first_keys + k,
+                        });
                     }
                 }
                 if mixed {
@@ -259,14 +330,12 @@ pub fn read_bulk(
     }
     drop(at);
     if errors.is_empty() {
-        Ok((
-            Bulk {
-                tags,
-                metadata,
-                records,
-            },
-            parsed,
-        ))
+        Ok(Bulk {
+            tags,
+            metadata,
+            records,
+            keys,
+        })
     } else {
         Err(errors)
     }
@@ -294,23 +363,30 @@ fn read_piece(task: Task, first: usize, chunk: &[&RawValue], piece: &mut ReadPie
                 "value_error.record.too_large",
                 json!({"limit_value": MAX_RECORD_BYTES}),
             );
-        } else if let Some(obj) = item.as_object() {
+        } else if let Value::Object(obj) = item {
             if task == Task::TextClassification {
-                piece.multi.push(
-                    obj.get("multi_label")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                );
+                piece.multi.push(multi_label_of(&obj));
             }
             if let Some((id, doc)) = read_record(task, obj, &mut rec_at) {
-                let json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string());
-                piece.records.push((id, doc, json));
+                // A document is about twice its record's text (a text-classification one
+                // holds its inputs twice): written at once, without growing.
+                let mut json = Vec::with_capacity(2 * raw.get().len() + 64);
+                let json = match serde_json::to_writer(&mut json, &doc) {
+                    Ok(()) => String::from_utf8(json).unwrap_or_else(|_| "{}".to_string()),
+                    Err(_) => "{}".to_string(),
+                };
+                let keys = match piece.keys.last() {
+                    Some(last) if last.are_of(task, &doc) => piece.keys.len() - 1,
+                    _ => {
+                        piece.keys.push(RecordKeys::of(task, &doc));
+                        piece.keys.len() - 1
+                    }
+                };
+                piece.records.push((id, json, keys));
             }
         } else {
             rec_at.error("value is not a valid dict", "type_error.dict");
         }
-        drop(rec_at);
-        piece.parsed.push(item);
     }
 }
 
@@ -351,6 +427,14 @@ fn read_tags(value: Option<&Value>, at: &mut At<'_>) -> Map<String, Value> {
     out
 }
 
+/// [`scalar_string`] of a value the caller gives up: a string is moved, not copied.
+fn into_scalar_string(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        other => scalar_string(&other),
+    }
+}
+
 /// A JSON scalar as pydantic's `str` reads it (numbers and booleans coerced).
 fn scalar_string(v: &Value) -> Option<String> {
     match v {
@@ -376,6 +460,14 @@ pub fn coerce_id(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
         Value::String(s) => Some(python_int(s).unwrap_or_else(|| s.clone())),
         _ => None,
+    }
+}
+
+/// [`coerce_id`] of a value the caller gives up.
+fn into_id(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(python_int(&s).unwrap_or(s)),
+        other => coerce_id(&other),
     }
 }
 
@@ -406,15 +498,16 @@ fn python_int(s: &str) -> Option<String> {
 }
 
 /// Reads one record: its id if it gives one (the caller makes one otherwise) and its document.
+/// The record is taken apart: what it gives is moved into the document, not copied.
 fn read_record(
     task: Task,
-    obj: &Map<String, Value>,
+    mut obj: Map<String, Value>,
     at: &mut At<'_>,
 ) -> Option<(Option<String>, Map<String, Value>)> {
     let before = at.errors.len();
-    let id = match obj.get("id") {
+    let id = match obj.remove("id") {
         None | Some(Value::Null) => None,
-        Some(v) => match coerce_id(v) {
+        Some(v) => match into_id(v) {
             Some(id) => Some(id),
             None => {
                 let mut id_at = at.child("id");
@@ -425,7 +518,7 @@ fn read_record(
         },
     };
     let mut doc = Map::new();
-    match obj.get("metadata") {
+    match obj.remove("metadata") {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             let mut flat = Map::new();
@@ -438,7 +531,7 @@ fn read_record(
             .child("metadata")
             .error("value is not a valid dict", "type_error.dict"),
     }
-    match obj.get("event_timestamp") {
+    match obj.remove("event_timestamp") {
         None | Some(Value::Null) => {}
         Some(v) => match read_timestamp(v) {
             Some(ts) => {
@@ -449,9 +542,9 @@ fn read_record(
                 .error("invalid datetime format", "value_error.datetime"),
         },
     }
-    let status = match obj.get("status") {
-        None | Some(Value::Null) => "Default".to_string(),
-        Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => s.clone(),
+    let status: &'static str = match obj.get("status") {
+        None | Some(Value::Null) => "Default",
+        Some(Value::String(s)) if let Some(known) = STATUSES.iter().find(|k| *k == s) => known,
         Some(_) => {
             at.child("status").error_ctx(
                 "value is not a valid enumeration member; permitted: 'Default', 'Edited', \
@@ -459,26 +552,27 @@ fn read_record(
                 "type_error.enum",
                 json!({"enum_values": STATUSES}),
             );
-            String::new()
+            ""
         }
     };
-    doc.insert("status".into(), Value::String(status.clone()));
+    doc.insert("status".into(), Value::String(status.to_string()));
     for (single, plural) in [("prediction", "predictions"), ("annotation", "annotations")] {
-        // Read where it is: only the by-agent form is rebuilt into a new value.
-        let mut value = obj
-            .get(single)
-            .filter(|v| !v.is_null())
-            .map(std::borrow::Cow::Borrowed);
+        // The by-agent form counts only without the single one.
+        let mut value = obj.remove(single).filter(|v| !v.is_null());
+        let by_agent = obj.remove(plural);
         if value.is_none()
-            && let Some(Value::Object(by_agent)) = obj.get(plural)
-            && let Some((agent, first)) = by_agent.iter().next()
+            && let Some(Value::Object(by_agent)) = by_agent
+            && let Some((agent, first)) = by_agent.into_iter().next()
         {
-            let mut first = first.as_object().cloned().unwrap_or_default();
-            first.insert("agent".into(), Value::String(agent.clone()));
-            value = Some(std::borrow::Cow::Owned(Value::Object(first)));
+            let mut first = match first {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            first.insert("agent".into(), Value::String(agent));
+            value = Some(Value::Object(first));
         }
         if let Some(v) = value
-            && let Some(ann) = { read_annotation(task, &v, &mut at.child(single)) }
+            && let Some(ann) = { read_annotation(task, v, &mut at.child(single)) }
         {
             let agent = ann["agent"].as_str().unwrap_or_default().to_string();
             let mut without = ann.clone();
@@ -489,25 +583,31 @@ fn read_record(
             doc.insert(plural.into(), Value::Object(by_agent));
         }
     }
-    match obj.get("vectors") {
+    match obj.remove("vectors") {
         None | Some(Value::Null) => {}
         Some(Value::Object(vectors)) => {
             let mut out = Map::new();
             for (name, v) in vectors {
                 let mut v_at = at.child("vectors");
                 let mut v_at = v_at.child(name.as_str());
-                match v.as_object() {
-                    Some(obj) => match obj.get("value") {
-                        Some(Value::Array(values)) if values.iter().all(Value::is_number) => {
-                            out.insert(name.clone(), Value::Object(obj.clone()));
-                        }
-                        Some(_) => v_at
-                            .child("value")
-                            .error("value is not a valid list of floats", "type_error.list"),
-                        None => v_at.child("value").missing(),
-                    },
-                    None => v_at.error("value is not a valid dict", "type_error.dict"),
+                let Value::Object(vector) = v else {
+                    v_at.error("value is not a valid dict", "type_error.dict");
+                    continue;
+                };
+                match vector.get("value") {
+                    Some(Value::Array(values)) if values.iter().all(Value::is_number) => {}
+                    Some(_) => {
+                        v_at.child("value")
+                            .error("value is not a valid list of floats", "type_error.list");
+                        continue;
+                    }
+                    None => {
+                        v_at.child("value").missing();
+                        continue;
+                    }
                 }
+                drop(v_at);
+                out.insert(name, Value::Object(vector));
             }
             if !out.is_empty() {
                 doc.insert("vectors".into(), Value::Object(out));
@@ -518,7 +618,7 @@ fn read_record(
             .error("value is not a valid dict", "type_error.dict"),
     }
     match task {
-        Task::TextClassification => read_text_classification(obj, &status, &mut doc, at),
+        Task::TextClassification => read_text_classification(obj, status, &mut doc, at),
         Task::TokenClassification => read_token_classification(obj, &mut doc, at),
         Task::Text2Text => read_text2text(obj, &mut doc, at),
     }
@@ -556,10 +656,10 @@ fn at_root(at: &At<'_>) -> Vec<Value> {
 
 /// Flattens nested metadata with `.`; drops `null` and `[]` values; cuts strings (also in
 /// lists) to their last 128 characters.
-fn flatten_metadata(prefix: &str, m: &Map<String, Value>, out: &mut Map<String, Value>) {
+fn flatten_metadata(prefix: &str, m: Map<String, Value>, out: &mut Map<String, Value>) {
     for (k, v) in m {
         let key = if prefix.is_empty() {
-            k.clone()
+            k
         } else {
             format!("{prefix}.{k}")
         };
@@ -568,7 +668,10 @@ fn flatten_metadata(prefix: &str, m: &Map<String, Value>, out: &mut Map<String, 
             Value::Array(items) if items.is_empty() => {}
             Value::Object(inner) => flatten_metadata(&key, inner, out),
             Value::Array(items) => {
-                out.insert(key, Value::Array(items.iter().map(cut_string).collect()));
+                out.insert(
+                    key,
+                    Value::Array(items.into_iter().map(cut_string).collect()),
+                );
             }
             other => {
                 out.insert(key, cut_string(other));
@@ -577,23 +680,23 @@ fn flatten_metadata(prefix: &str, m: &Map<String, Value>, out: &mut Map<String, 
     }
 }
 
-fn cut_string(v: &Value) -> Value {
+fn cut_string(v: Value) -> Value {
     match v {
         Value::String(s) => {
             let n = s.chars().count();
             if n > METADATA_STRING_CHARS {
                 Value::String(s.chars().skip(n - METADATA_STRING_CHARS).collect())
             } else {
-                v.clone()
+                Value::String(s)
             }
         }
-        other => other.clone(),
+        other => other,
     }
 }
 
 /// An `event_timestamp`: an ISO 8601 date-time string (kept as given, zone included), or a
 /// number of seconds since the epoch (returned in UTC with its zone, as Argilla does).
-fn read_timestamp(v: &Value) -> Option<String> {
+fn read_timestamp(v: Value) -> Option<String> {
     match v {
         Value::Number(n) => {
             let secs = n.as_f64()?;
@@ -603,7 +706,7 @@ fn read_timestamp(v: &Value) -> Option<String> {
             let naive = naive.strip_suffix(".000000").unwrap_or(&naive).to_string();
             Some(format!("{naive}+00:00"))
         }
-        Value::String(s) => is_iso_datetime(s).then(|| s.clone()),
+        Value::String(s) => is_iso_datetime(&s).then_some(s),
         _ => None,
     }
 }
@@ -689,15 +792,15 @@ fn read_score(v: Option<&Value>, at: &mut At<'_>) -> Option<f64> {
 }
 
 /// A prediction or annotation: `agent` (required, ≤ 64 characters) plus the task's parts.
-fn read_annotation(task: Task, v: &Value, at: &mut At<'_>) -> Option<Map<String, Value>> {
+fn read_annotation(task: Task, v: Value, at: &mut At<'_>) -> Option<Map<String, Value>> {
     // `at` is the record's `prediction` or `annotation`; its rules report at the record.
-    let Some(obj) = v.as_object() else {
+    let Value::Object(mut obj) = v else {
         at.error("value is not a valid dict", "type_error.dict");
         return None;
     };
     let before = at.errors.len();
     let mut out = Map::new();
-    match obj.get("agent") {
+    match obj.remove("agent") {
         None | Some(Value::Null) => {
             at.errors.push(FieldError::new(
                 at.record_root(1),
@@ -712,7 +815,7 @@ fn read_annotation(task: Task, v: &Value, at: &mut At<'_>) -> Option<Map<String,
                 json!({"limit_value": AGENT_MAX_CHARS}),
             );
         }
-        Some(v) => match scalar_string(v) {
+        Some(v) => match into_scalar_string(v) {
             Some(agent) => {
                 out.insert("agent".into(), Value::String(agent));
             }
@@ -724,18 +827,21 @@ fn read_annotation(task: Task, v: &Value, at: &mut At<'_>) -> Option<Map<String,
     match task {
         Task::TextClassification => {
             let mut labels = Vec::new();
-            match obj.get("labels") {
+            match obj.remove("labels") {
                 None | Some(Value::Null) => {}
                 Some(Value::Array(items)) => {
                     let mut l_at = at.child("labels");
-                    for (i, item) in items.iter().enumerate() {
+                    for (i, item) in items.into_iter().enumerate() {
                         let mut item_at = l_at.child(i);
-                        let Some(label) = item.as_object() else {
+                        let Value::Object(mut label) = item else {
                             item_at.error("value is not a valid dict", "type_error.dict");
                             continue;
                         };
-                        let class = label.get("class").or_else(|| label.get("class_label"));
-                        let class = match class.and_then(scalar_string) {
+                        let class = match label.remove("class") {
+                            Some(class) => Some(class),
+                            None => label.remove("class_label"),
+                        };
+                        let class = match class.and_then(into_scalar_string) {
                             Some(c) if c.is_empty() => {
                                 item_at
                                     .child("class")
@@ -916,13 +1022,13 @@ fn read_int(v: Option<&Value>, at: &mut At<'_>) -> Option<i64> {
 }
 
 fn read_text_classification(
-    obj: &Map<String, Value>,
+    mut obj: Map<String, Value>,
     status: &str,
     doc: &mut Map<String, Value>,
     at: &mut At<'_>,
 ) {
     let mut inputs = Map::new();
-    match obj.get("inputs") {
+    match obj.remove("inputs") {
         None | Some(Value::Null) => at.child("inputs").missing(),
         Some(Value::Object(m)) => {
             let mut in_at = at.child("inputs");
@@ -937,12 +1043,12 @@ fn read_text_classification(
                     ),
                     Value::Array(items) => {
                         let strings: Option<Vec<Value>> = items
-                            .iter()
-                            .map(|i| scalar_string(i).map(Value::String))
+                            .into_iter()
+                            .map(|i| into_scalar_string(i).map(Value::String))
                             .collect();
                         match strings {
                             Some(list) => {
-                                inputs.insert(k.clone(), Value::Array(list));
+                                inputs.insert(k, Value::Array(list));
                             }
                             None => {
                                 let mut k_at = in_at.child(k.as_str());
@@ -951,9 +1057,9 @@ fn read_text_classification(
                             }
                         }
                     }
-                    other => match scalar_string(other) {
+                    other => match into_scalar_string(other) {
                         Some(s) => {
-                            inputs.insert(k.clone(), Value::String(s));
+                            inputs.insert(k, Value::String(s));
                         }
                         None => {
                             let mut k_at = in_at.child(k.as_str());
@@ -1041,10 +1147,10 @@ fn read_text_classification(
         .join("\n");
     doc.insert("inputs".into(), Value::Object(inputs));
     doc.insert("multi_label".into(), Value::Bool(multi_label));
-    match obj.get("explanation") {
+    match obj.remove("explanation") {
         None | Some(Value::Null) => {}
         Some(v @ Value::Object(_)) => {
-            doc.insert("explanation".into(), v.clone());
+            doc.insert("explanation".into(), v);
         }
         Some(_) => at
             .child("explanation")
@@ -1058,11 +1164,15 @@ fn read_text_classification(
 }
 
 fn read_token_classification(
-    obj: &Map<String, Value>,
+    mut obj: Map<String, Value>,
     doc: &mut Map<String, Value>,
     at: &mut At<'_>,
 ) {
-    let text = match obj.get("text").or_else(|| obj.get("raw_text")) {
+    let text = match obj.remove("text") {
+        Some(text) => Some(text),
+        None => obj.remove("raw_text"),
+    };
+    let text = match text {
         None | Some(Value::Null) => {
             at.child("text").missing();
             None
@@ -1075,14 +1185,14 @@ fn read_token_classification(
             ));
             None
         }
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s),
         Some(_) => {
             at.child("text")
                 .error("str type expected", "type_error.str");
             None
         }
     };
-    let tokens: Option<Vec<String>> = match obj.get("tokens") {
+    let tokens: Option<Vec<String>> = match obj.remove("tokens") {
         None | Some(Value::Null) => {
             at.child("tokens").missing();
             None
@@ -1096,7 +1206,7 @@ fn read_token_classification(
             None
         }
         Some(Value::Array(items)) => {
-            let tokens: Option<Vec<String>> = items.iter().map(scalar_string).collect();
+            let tokens: Option<Vec<String>> = items.into_iter().map(into_scalar_string).collect();
             if tokens.is_none() {
                 at.child("tokens")
                     .error("str type expected", "type_error.str");
@@ -1273,12 +1383,12 @@ fn capitalness(value: &str) -> Value {
     Value::Null
 }
 
-fn read_text2text(obj: &Map<String, Value>, doc: &mut Map<String, Value>, at: &mut At<'_>) {
-    match obj.get("text") {
+fn read_text2text(mut obj: Map<String, Value>, doc: &mut Map<String, Value>, at: &mut At<'_>) {
+    match obj.remove("text") {
         None | Some(Value::Null) => at.child("text").missing(),
         Some(Value::String(s)) => {
             doc.insert("metrics".into(), json!({"text_length": s.chars().count()}));
-            doc.insert("text".into(), Value::String(s.clone()));
+            doc.insert("text".into(), Value::String(s));
         }
         Some(_) => at
             .child("text")
@@ -1303,22 +1413,18 @@ pub fn deep_merge(stored: &mut Map<String, Value>, incoming: Map<String, Value>)
 }
 
 /// The labels a stored document uses (predictions and annotations), for the label schema.
-fn labels_of(task: Task, doc: &Map<String, Value>) -> Vec<&str> {
-    let mut out = Vec::new();
-    for part in ["prediction", "annotation"] {
-        let Some(p) = doc.get(part) else { continue };
-        let (list, name) = match task {
-            Task::TextClassification => ("labels", "class_label"),
-            Task::TokenClassification => ("entities", "label"),
-            Task::Text2Text => continue,
-        };
-        for l in p[list].as_array().into_iter().flatten() {
-            if let Some(c) = l[name].as_str() {
-                out.push(c);
-            }
-        }
-    }
-    out
+fn labels_of(task: Task, doc: &Map<String, Value>) -> impl Iterator<Item = &str> {
+    let (list, name) = match task {
+        Task::TextClassification => ("labels", "class_label"),
+        Task::TokenClassification => ("entities", "label"),
+        Task::Text2Text => ("", ""),
+    };
+    ["prediction", "annotation"]
+        .into_iter()
+        .filter(move |_| !list.is_empty())
+        .filter_map(move |part| doc.get(part)?.get(list)?.as_array())
+        .flatten()
+        .filter_map(move |l| l.get(name)?.as_str())
 }
 
 /// The label names of a dataset's schema, if it has one.
@@ -1346,6 +1452,7 @@ pub fn apply_bulk(
     let task = dataset.task;
     let now_iso = now.to_iso();
     let mut facts: RecordFacts = dataset.facts.clone();
+    let mut last_added: Option<usize> = None;
     let mut written: Vec<Pending<'_>> = Vec::with_capacity(bulk.records.len());
     // Where each id of `written` is (a bulk may repeat an id).
     let mut position: std::collections::HashMap<&str, usize> =
@@ -1376,45 +1483,20 @@ pub fn apply_bulk(
                 Pending::Fresh(incoming)
             }
             Some(mut doc) => {
-                deep_merge(&mut doc, incoming.doc.clone());
+                deep_merge(&mut doc, incoming.doc());
                 doc.insert("last_updated".into(), Value::String(now_iso.clone()));
-                Pending::Merged(&incoming.id, doc)
+                let keys = RecordKeys::of(task, &doc);
+                Pending::Merged(&incoming.id, doc, keys)
             }
         };
-        let doc = entry.fields();
-        if task == Task::TextClassification {
-            let multi = doc
-                .get("multi_label")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            match facts.multi_label {
-                Some(m) if m != multi => {
-                    return Err(BulkRefusal::MultiLabel {
-                        incoming_multi: multi,
-                    });
-                }
-                None => facts.multi_label = Some(multi),
-                _ => {}
+        match &entry {
+            // The keys added just before add nothing (a bulk's new records mostly share them).
+            Pending::Fresh(incoming) if last_added == Some(incoming.keys) => {}
+            Pending::Fresh(incoming) => {
+                add_keys(task, &mut facts, &bulk.keys[incoming.keys])?;
+                last_added = Some(incoming.keys);
             }
-        }
-        if let Some(Value::Object(m)) = doc.get("metadata") {
-            for k in m.keys() {
-                if !facts.metadata_keys.contains(k) {
-                    facts.metadata_keys.push(k.clone());
-                }
-            }
-        }
-        if let Some(Value::Object(v)) = doc.get("vectors") {
-            for k in v.keys() {
-                if !facts.vector_names.contains(k) {
-                    facts.vector_names.push(k.clone());
-                }
-            }
-        }
-        for label in labels_of(task, doc) {
-            if !facts.labels.iter().any(|l| l == label) {
-                facts.labels.push(label.to_string());
-            }
+            Pending::Merged(_, _, keys) => add_keys(task, &mut facts, keys)?,
         }
         position.insert(entry.id(), written.len());
         written.push(entry);
@@ -1430,10 +1512,10 @@ pub fn apply_bulk(
     }
     if let Some(schema) = schema_labels(dataset) {
         for entry in &written {
-            for label in labels_of(task, entry.fields()) {
+            for label in &entry.keys(bulk).labels {
                 if !schema.iter().any(|l| l == label) {
                     return Err(BulkRefusal::LabelNotInSchema {
-                        label: label.to_string(),
+                        label: label.clone(),
                     });
                 }
             }
@@ -1453,26 +1535,62 @@ pub fn apply_bulk(
         .collect())
 }
 
+/// Adds one document's keys to the dataset's facts, or refuses a label kind (single or multi)
+/// other than the dataset's.
+fn add_keys(task: Task, facts: &mut RecordFacts, keys: &RecordKeys) -> Result<(), BulkRefusal> {
+    if task == Task::TextClassification {
+        let multi = keys.multi_label;
+        match facts.multi_label {
+            Some(m) if m != multi => {
+                return Err(BulkRefusal::MultiLabel {
+                    incoming_multi: multi,
+                });
+            }
+            None => facts.multi_label = Some(multi),
+            _ => {}
+        }
+    }
+    for k in &keys.metadata {
+        if !facts.metadata_keys.contains(k) {
+            facts.metadata_keys.push(k.clone());
+        }
+    }
+    for k in &keys.vectors {
+        if !facts.vector_names.contains(k) {
+            facts.vector_names.push(k.clone());
+        }
+    }
+    for label in &keys.labels {
+        if !facts.labels.contains(label) {
+            facts.labels.push(label.clone());
+        }
+    }
+    Ok(())
+}
+
 /// A record of a bulk on its way to the store: a new one is the bulk's own document (written
 /// out once, with `last_updated`, never copied); a re-logged one is merged into what was stored.
 enum Pending<'b> {
     Fresh(&'b Incoming),
-    Merged(&'b str, Map<String, Value>),
+    Merged(&'b str, Map<String, Value>, RecordKeys),
 }
 
 impl<'b> Pending<'b> {
     fn id(&self) -> &'b str {
         match self {
             Pending::Fresh(incoming) => &incoming.id,
-            Pending::Merged(id, _) => id,
+            Pending::Merged(id, _, _) => id,
         }
     }
 
-    /// Its fields (a fresh one's lack only `last_updated`, which no rule reads).
-    fn fields(&self) -> &Map<String, Value> {
+    /// What the rules read of its document.
+    fn keys<'s>(&'s self, bulk: &'b Bulk) -> &'s RecordKeys
+    where
+        'b: 's,
+    {
         match self {
-            Pending::Fresh(incoming) => &incoming.doc,
-            Pending::Merged(_, doc) => doc,
+            Pending::Fresh(incoming) => &bulk.keys[incoming.keys],
+            Pending::Merged(_, _, keys) => keys,
         }
     }
 
@@ -1480,11 +1598,11 @@ impl<'b> Pending<'b> {
     fn into_merged(self, now_iso: &str) -> Map<String, Value> {
         match self {
             Pending::Fresh(incoming) => {
-                let mut doc = incoming.doc.clone();
+                let mut doc = incoming.doc();
                 doc.insert("last_updated".into(), Value::String(now_iso.to_string()));
                 doc
             }
-            Pending::Merged(_, doc) => doc,
+            Pending::Merged(_, doc, _) => doc,
         }
     }
 
@@ -1494,7 +1612,7 @@ impl<'b> Pending<'b> {
                 id: incoming.id.clone(),
                 doc: with_last_updated(&incoming.json, now_iso),
             },
-            Pending::Merged(id, doc) => Record {
+            Pending::Merged(id, doc, _) => Record {
                 id: id.to_string(),
                 doc: RecordDoc::from_map(&doc),
             },
@@ -1738,13 +1856,12 @@ mod tests {
     fn metadata_flattens_drops_empties_and_cuts_strings() {
         let mut out = Map::new();
         let long = "x".repeat(130) + "end";
-        flatten_metadata(
-            "",
+        let Value::Object(metadata) =
             json!({"a": {"b": 1}, "n": null, "l": [], "s": long, "k": ["y"]})
-                .as_object()
-                .unwrap(),
-            &mut out,
-        );
+        else {
+            unreachable!()
+        };
+        flatten_metadata("", metadata, &mut out);
         assert_eq!(out["a.b"], json!(1));
         assert!(!out.contains_key("n") && !out.contains_key("l"));
         assert_eq!(out["s"].as_str().unwrap().chars().count(), 128);
@@ -1801,18 +1918,14 @@ mod tests {
         assert!(is_iso_datetime("2023-06-01 10:00"));
         assert!(!is_iso_datetime("yesterday"));
         assert_eq!(
-            read_timestamp(&json!(1685613600)),
+            read_timestamp(json!(1685613600)),
             Some("2023-06-01T10:00:00+00:00".into())
         );
     }
 
     /// Reads `body` with the jobs run in order or (`reverse`) last first, as a host running
     /// them at once may finish them in any order.
-    fn read_in_order(
-        task: Task,
-        body: &Value,
-        reverse: bool,
-    ) -> Result<(Bulk, Vec<Value>), Vec<FieldError>> {
+    fn read_in_order(task: Task, body: &Value, reverse: bool) -> Result<Bulk, Vec<FieldError>> {
         let text = serde_json::to_vec(body).unwrap();
         let body = BulkBody::parse(&text).unwrap();
         let mut n = 0;
@@ -1843,18 +1956,27 @@ mod tests {
             })
             .collect();
         let body = json!({"tags": {"a": 1}, "records": good});
-        let (forward, parsed) = read_in_order(Task::TextClassification, &body, false).unwrap();
-        let (backward, _) = read_in_order(Task::TextClassification, &body, true).unwrap();
+        let forward = read_in_order(Task::TextClassification, &body, false).unwrap();
+        let backward = read_in_order(Task::TextClassification, &body, true).unwrap();
         assert_eq!(forward, backward);
-        assert_eq!(parsed.len(), n);
         assert_eq!(forward.records.len(), n);
         // Ids made in the body's order, given ones coerced.
         assert_eq!(forward.records[0].id, "new-1");
         assert_eq!(forward.records[7].id, "new-2");
         assert_eq!(forward.records[1].id, "1");
+        // Each record's keys are its own, shared with the records before it that have the
+        // same (the keyless records every seventh break the runs).
         for r in &forward.records {
-            assert_eq!(r.json, serde_json::to_string(&r.doc).unwrap());
+            assert_eq!(
+                forward.keys[r.keys],
+                RecordKeys::of(Task::TextClassification, &r.doc())
+            );
         }
+        assert!(
+            forward.keys.len() < n / 2,
+            "{} key sets",
+            forward.keys.len()
+        );
 
         // Errors in several jobs come in the body's order, the mixed-label rule last.
         let mut bad = body["records"].as_array().unwrap().clone();
@@ -1882,7 +2004,7 @@ mod tests {
         let text = br#"{"records": 5, "tags": {"x": 1}, "records": [{"id": 1, "text": "t"}], "tags": null}"#;
         let body = BulkBody::parse(text).unwrap();
         let mut new_id = || unreachable!();
-        let (bulk, _) = read_bulk(
+        let bulk = read_bulk(
             Task::Text2Text,
             &body,
             &mut new_id,

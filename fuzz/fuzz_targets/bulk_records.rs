@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         format!("00000000-0000-4000-8000-{counter:012}")
     };
     let bulk = match records::read_bulk(task, &body, &mut new_id, &platform::one_after_another) {
-        Ok((bulk, _parsed)) => bulk,
+        Ok(bulk) => bulk,
         Err(errors) => {
             assert!(!errors.is_empty(), "refused without a reason");
             for error in &errors {

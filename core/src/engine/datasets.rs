@@ -649,9 +649,7 @@ impl Engine {
         };
         let mut new_id = || self.new_id().to_string();
         let run = |jobs: Vec<crate::platform::Job<'_>>| self.platform.run_jobs(jobs);
-        let (bulk, parsed) =
-            records::read_bulk(task, &body, &mut new_id, &run).map_err(validation)?;
-        self.platform.discard(Box::new(parsed));
+        let bulk = records::read_bulk(task, &body, &mut new_id, &run).map_err(validation)?;
         let workspace = workspace_of(call.req).ok_or_else(missing_workspace)?;
         let subject = self.caller_subject(caller).await?;
         let existing = if is_valid_name(&raw_name) {
