@@ -32,6 +32,7 @@ pub mod sqlite_datasets;
 pub mod sqlite_restore;
 pub mod sqlite_store;
 pub mod tasks;
+mod wal_index;
 pub mod web_app;
 
 pub use platform::NativePlatform;

@@ -33,6 +33,7 @@ use workgate_core::{
 };
 
 use crate::schema::{self, Applied, SchemaError};
+use crate::wal_index::{self, WalIndex};
 
 /// How long a connection waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +52,11 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    /// The WAL-index header, to skip the generation read while nothing was committed (`None`:
+    /// always read). Dropped before the connections that keep its file from being truncated.
+    wal_index: Option<WalIndex>,
+    /// The header when the generation was last read, and what was read.
+    generation_seen: Mutex<Option<(wal_index::Header, u64)>>,
     writer: Mutex<Connection>,
     /// Reader connections, opened on first use.
     readers: Box<[Mutex<Option<Connection>>]>,
@@ -79,6 +85,9 @@ impl SqliteStore {
         let store = SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
+                // After the migrations' reads and writes, the `-shm` file exists.
+                wal_index: WalIndex::open(path),
+                generation_seen: Mutex::new(None),
                 writer: Mutex::new(writer),
                 readers: (0..READER_SLOTS).map(|_| Mutex::new(None)).collect(),
             }),
@@ -544,15 +553,35 @@ impl Directory for SqliteStore {
             .await
     }
 
+    /// Read from the database only when a transaction has committed since the last read, in
+    /// any process ([`WalIndex`]): most key-authenticated requests make no SQLite call.
     async fn generation(&self) -> StoreResult<Option<u64>> {
-        self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT value FROM directory_generation")
-                .map_err(backend)?;
-            let value: i64 = stmt.query_row([], |r| r.get(0)).map_err(backend)?;
-            Ok(Some(value as u64))
-        })
-        .await
+        let inner = &self.inner;
+        // The header is taken before the read, so a commit between the two shows as a header
+        // not seen at the next request.
+        let header = inner.wal_index.as_ref().and_then(WalIndex::header);
+        if let Some(header) = header
+            && let Ok(seen) = inner.generation_seen.lock()
+            && let Some((seen_header, value)) = *seen
+            && seen_header == header
+        {
+            return Ok(Some(value));
+        }
+        let value = self
+            .read(|conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT value FROM directory_generation")
+                    .map_err(backend)?;
+                let value: i64 = stmt.query_row([], |r| r.get(0)).map_err(backend)?;
+                Ok(value as u64)
+            })
+            .await?;
+        if let Some(header) = header
+            && let Ok(mut seen) = inner.generation_seen.lock()
+        {
+            *seen = Some((header, value));
+        }
+        Ok(Some(value))
     }
 
     async fn user_count(&self) -> StoreResult<u64> {

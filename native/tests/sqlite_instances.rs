@@ -1,6 +1,7 @@
 //! Two `workgate serve` processes on one SQLite file: with the caller cached in one, every
 //! kind of revocation made through the other (or by `sqlite3`) holds on its next request —
-//! the directory generation, bumped by triggers, is read on every request (`revocation`).
+//! the directory generation, bumped by triggers, is checked on every request (read again
+//! whenever the WAL-index header shows a commit since the last read; `revocation`).
 
 mod common;
 mod revocation;
