@@ -1,6 +1,5 @@
 //! [`Platform`]: what core needs from the machine it runs on — a clock, randomness, a place
-//! to do password-hashing work, one to free large values off a request's path, and cores to
-//! run one request's pieces of work at once. Core reads no clock and no random source of its own (std's
+//! to do password-hashing work, and cores to run one request's pieces of work at once. Core reads no clock and no random source of its own (std's
 //! clock panics on wasm32), so every host passes both in here.
 
 use async_trait::async_trait;
@@ -8,13 +7,6 @@ use async_trait::async_trait;
 use crate::credentials::{PasswordCheck, PasswordCost};
 use crate::store::ThreadSafe;
 use crate::timestamp::Timestamp;
-
-/// What a request no longer needs, handed to [`Platform::discard`].
-#[cfg(not(target_arch = "wasm32"))]
-pub type Discarded = Box<dyn std::any::Any + Send>;
-/// What a request no longer needs, handed to [`Platform::discard`].
-#[cfg(target_arch = "wasm32")]
-pub type Discarded = Box<dyn std::any::Any>;
 
 /// One piece of a request's CPU-bound work, handed to [`Platform::run_jobs`].
 #[cfg(not(target_arch = "wasm32"))]
@@ -63,13 +55,6 @@ pub trait Platform: ThreadSafe {
         crate::credentials::verify_password(&password, &stored, cost)
     }
 
-    /// Frees `value`, which the request no longer needs: a large parsed body takes
-    /// milliseconds to free, which a host with threads to spare can take off the request's
-    /// path. By default, at once.
-    fn discard(&self, value: Discarded) {
-        drop(value);
-    }
-
     /// Runs every job and returns when all have run: pieces of one request's CPU-bound work
     /// (reading a bulk's records) that write only to what each was given. A host with cores to
     /// spare runs them at once, which shortens the request rather than adding throughput; by
@@ -108,10 +93,6 @@ impl<T: Platform + ?Sized> Platform for std::sync::Arc<T> {
         cost: PasswordCost,
     ) -> PasswordCheck {
         (**self).verify_password(password, stored, cost).await
-    }
-
-    fn discard(&self, value: Discarded) {
-        (**self).discard(value)
     }
 
     fn run_jobs(&self, jobs: Vec<Job<'_>>) {

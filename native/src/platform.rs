@@ -64,11 +64,6 @@ impl Platform for NativePlatform {
         getrandom::fill(buf).expect("the operating system's random source failed");
     }
 
-    /// On the blocking pool, when there is a runtime (the server, CLI tasks).
-    fn discard(&self, value: workgate_core::platform::Discarded) {
-        crate::discard(value);
-    }
-
     /// On rayon's pool (a thread per core), this thread waiting, while no other request's
     /// jobs are running (cores are idle); otherwise here, one after another.
     fn run_jobs(&self, jobs: Vec<Job<'_>>) {
