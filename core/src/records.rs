@@ -1663,6 +1663,9 @@ pub struct Projection<'f> {
     /// Each top-level key seen, and whether it is kept: a handful per dataset, searched in
     /// order (cheaper than hashing each key of each record).
     decided: Vec<(String, bool)>,
+    /// Where in `decided` the next key is looked for first: a dataset's documents mostly have
+    /// their keys in one order, so the key after the last one found is usually the next.
+    next: usize,
 }
 
 impl<'f> Projection<'f> {
@@ -1670,6 +1673,7 @@ impl<'f> Projection<'f> {
         Projection {
             fields,
             decided: Vec::new(),
+            next: 0,
         }
     }
 
@@ -1678,14 +1682,20 @@ impl<'f> Projection<'f> {
         if self.fields.is_empty() || k == "id" {
             return true;
         }
-        if let Some((_, keep)) = self.decided.iter().find(|(seen, _)| seen == k) {
-            return *keep;
+        let found = match self.decided.get(self.next) {
+            Some((seen, _)) if seen == k => Some(self.next),
+            _ => self.decided.iter().position(|(seen, _)| seen == k),
+        };
+        if let Some(at) = found {
+            self.next = at + 1;
+            return self.decided[at].1;
         }
         let keep = self.fields.iter().any(|p| {
             wildcard_match(p, k)
                 || (p.len() > k.len() && p.starts_with(k) && p.as_bytes()[k.len()] == b'.')
         });
         self.decided.push((k.to_string(), keep));
+        self.next = self.decided.len();
         keep
     }
 
@@ -1702,23 +1712,41 @@ impl<'f> Projection<'f> {
             RecordDocError::new(format!("record {:?} is not a JSON object", record.id))
         })?;
         out.push('{');
-        if top.0.iter().all(|(k, _)| self.keeps(k)) {
-            // Every field kept: the stored text as it is.
-            let body = text
-                .strip_prefix('{')
-                .and_then(|t| t.strip_suffix('}'))
-                .unwrap_or_default();
-            if !body.trim().is_empty() {
-                out.push_str(body);
-                out.push(',');
+        // Kept members are copied from the stored text a run at a time: from just after the
+        // `{` or `,` before a run's first member to the end of its last value (a document
+        // whose keys are all kept is one run, copied whole).
+        let mut member_start = 1;
+        let mut run: Option<(usize, usize)> = None;
+        let mut wrote = false;
+        let mut flush = |run: &mut Option<(usize, usize)>, out: &mut String| {
+            if let Some((from, to)) = run.take() {
+                if wrote {
+                    out.push(',');
+                }
+                out.push_str(&text[from..to]);
+                wrote = true;
             }
-        } else {
-            for (k, v) in top.0.iter().filter(|(k, _)| self.keeps(k)) {
-                push_json_string(out, k);
-                out.push(':');
-                out.push_str(v.get());
-                out.push(',');
+        };
+        for (k, v) in &top.0 {
+            let Some((_, to)) = span_in(text, v.get()) else {
+                // Not borrowed from the text (cannot happen for a parsed `&str`): refused as
+                // any document that does not read is.
+                return Err(RecordDocError::new(format!(
+                    "record {:?} is not a JSON object",
+                    record.id
+                )));
+            };
+            if self.keeps(k) {
+                run = Some((run.map_or(member_start, |(start, _)| start), to));
+            } else {
+                flush(&mut run, out);
             }
+            // The next member starts after the `,` that follows this value.
+            member_start = to + text[to..].find(',').map_or(0, |at| at + 1);
+        }
+        flush(&mut run, out);
+        if wrote {
+            out.push(',');
         }
         push_id(out, &record.id);
         Ok(())
@@ -1743,10 +1771,24 @@ fn push_id(out: &mut String, id: &str) {
 
 /// `s` as a JSON string.
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Nothing to escape (JSON escapes only these).
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),
         Err(_) => out.push_str("\"\""),
     }
+}
+
+/// Where `part`, a slice of `text`, lies in it: (start, end) byte offsets.
+fn span_in(text: &str, part: &str) -> Option<(usize, usize)> {
+    let from = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let to = from.checked_add(part.len())?;
+    (to <= text.len()).then_some((from, to))
 }
 
 /// A document's top-level keys and their values as JSON text, in order, borrowed from it.
@@ -1880,6 +1922,33 @@ mod tests {
         assert_eq!(
             Projection::new(&fields).record(&record),
             json!({"inputs": {"text": "a\"}"}, "text": "a", "id": "1\""})
+        );
+        // Dropped keys between kept ones, and a document with spaces, keep the rest intact.
+        let spaced = Record {
+            id: "3".into(),
+            doc: RecordDoc::from_json(
+                r#"{ "a" : 1 , "dropped": {"x": ",}"} ,"text":"t\"", "last": [1, 2] }"#.into(),
+            )
+            .unwrap(),
+        };
+        let some = vec!["a".to_string(), "text".to_string(), "last".to_string()];
+        let mut written = String::new();
+        Projection::new(&some)
+            .write_record(&spaced, &mut written)
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&written).unwrap(),
+            json!({"a": 1, "text": "t\"", "last": [1, 2], "id": "3"})
+        );
+        let none_kept = vec!["other".to_string()];
+        assert_eq!(
+            Projection::new(&none_kept).record(&spaced),
+            json!({"id": "3"})
+        );
+        let first_dropped = vec!["dropped".to_string(), "last".to_string()];
+        assert_eq!(
+            Projection::new(&first_dropped).record(&spaced),
+            json!({"dropped": {"x": ",}"}, "last": [1, 2], "id": "3"})
         );
         let all = vec!["*".to_string()];
         assert_eq!(
