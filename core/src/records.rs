@@ -1707,10 +1707,11 @@ impl<'f> Projection<'f> {
         record: &Record,
         out: &mut String,
     ) -> Result<(), RecordDocError> {
+        let not_an_object =
+            || RecordDocError::new(format!("record {:?} is not a JSON object", record.id));
         let text = record.doc.as_json().trim();
-        let top = TopLevel::of(text).ok_or_else(|| {
-            RecordDocError::new(format!("record {:?} is not a JSON object", record.id))
-        })?;
+        let top = TopLevel::of(text).ok_or_else(not_an_object)?;
+        let written_before = out.len();
         out.push('{');
         // Kept members are copied from the stored text a run at a time: from just after the
         // `{` or `,` before a run's first member to the end of its last value (a document
@@ -1718,33 +1719,35 @@ impl<'f> Projection<'f> {
         let mut member_start = 1;
         let mut run: Option<(usize, usize)> = None;
         let mut wrote = false;
-        let mut flush = |run: &mut Option<(usize, usize)>, out: &mut String| {
+        let mut flush = |run: &mut Option<(usize, usize)>, out: &mut String| -> Option<()> {
             if let Some((from, to)) = run.take() {
+                let members = text.get(from..to)?;
                 if wrote {
                     out.push(',');
                 }
-                out.push_str(&text[from..to]);
+                out.push_str(members);
                 wrote = true;
             }
+            Some(())
         };
-        for (k, v) in &top.0 {
-            let Some((_, to)) = span_in(text, v.get()) else {
-                // Not borrowed from the text (cannot happen for a parsed `&str`): refused as
-                // any document that does not read is.
-                return Err(RecordDocError::new(format!(
-                    "record {:?} is not a JSON object",
-                    record.id
-                )));
-            };
-            if self.keeps(k) {
-                run = Some((run.map_or(member_start, |(start, _)| start), to));
-            } else {
-                flush(&mut run, out);
+        let mut copy = || -> Option<()> {
+            for (k, v) in &top.0 {
+                // Borrowed from `text`, as a parsed `&str`'s raw values are.
+                let (_, to) = span_in(text, v.get())?;
+                if self.keeps(k) {
+                    run = Some((run.map_or(member_start, |(start, _)| start), to));
+                } else {
+                    flush(&mut run, out)?;
+                }
+                // The next member starts after the `,` that follows this value.
+                member_start = to + text.get(to..)?.find(',').map_or(0, |at| at + 1);
             }
-            // The next member starts after the `,` that follows this value.
-            member_start = to + text[to..].find(',').map_or(0, |at| at + 1);
+            flush(&mut run, out)
+        };
+        if copy().is_none() {
+            out.truncate(written_before);
+            return Err(not_an_object());
         }
-        flush(&mut run, out);
         if wrote {
             out.push(',');
         }

@@ -4125,6 +4125,46 @@ fn labels_outside_the_schema_are_refused_on_bulk() {
 }
 
 #[test]
+fn a_label_outside_the_schema_late_in_a_bulk_refuses_the_whole_bulk() {
+    if !datasets_here() {
+        eprintln!("skipped: this host does not offer datasets yet");
+        return;
+    }
+    // Records that share their labels and keys come first (read once per run), then one
+    // whose label is outside the schema: the whole bulk is refused, nothing written.
+    let scene = Scene::new();
+    let name = unique("ds");
+    scene.create(&scene.admin.api_key, &name, TC).expect(200);
+    scene
+        .call("PATCH", &settings_path(&name, TC), &scene.admin.api_key)
+        .json(&json!({"label_schema": {"labels": ["pos", "neg"]}}))
+        .send()
+        .expect(200);
+    let mut records: Vec<Value> = (0..150)
+        .map(|i| {
+            with(
+                text_record(json!(i), "x"),
+                json!({"annotation": labels("a", &[("pos", 1.0)]), "metadata": {"k": i}}),
+            )
+        })
+        .collect();
+    records.push(with(
+        text_record(json!(150), "x"),
+        json!({"annotation": labels("a", &[("other", 1.0)]), "metadata": {"k": 150}}),
+    ));
+    scene
+        .bulk(&scene.admin.api_key, &name, TC, Value::Array(records))
+        .expect_json(
+            400,
+            &bad_request(
+                "Provided records contain the other label, that is not included in the labels \
+                 schema.\nPlease, annotate your records using labels defined in the labels schema.",
+            ),
+        );
+    assert!(scene.records(&name).is_empty());
+}
+
+#[test]
 fn entity_labels_outside_the_schema_are_refused_on_bulk() {
     if !datasets_here() {
         eprintln!("skipped: this host does not offer datasets yet");
