@@ -64,13 +64,37 @@ impl Request {
         self
     }
 
-    /// The first value of header `name` (case-insensitive).
+    /// The first value of header `name` (case-insensitive), one of [`READ_HEADERS`].
     pub fn header_value(&self, name: &str) -> Option<&str> {
+        debug_assert!(
+            is_read_header(name),
+            "the engine reads header {name:?}: add it to READ_HEADERS"
+        );
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Every request header the engine reads, in lower case. A host may copy only these into a
+/// [`Request`]: the engine never looks at any other ([`Request::header_value`] checks, in
+/// debug builds, that it is asked for one of these).
+pub const READ_HEADERS: &[&str] = &[
+    "x-argilla-api-key",
+    "authorization",
+    "x-argilla-workspace",
+    "content-type",
+    "origin",
+    "access-control-request-method",
+    "access-control-request-headers",
+];
+
+/// Whether the engine reads request header `name` (any case; see [`READ_HEADERS`]).
+pub fn is_read_header(name: &str) -> bool {
+    READ_HEADERS
+        .iter()
+        .any(|read| read.eq_ignore_ascii_case(name))
 }
 
 /// An HTTP response from the engine.
@@ -137,4 +161,20 @@ pub fn json_headers() -> Vec<(String, String)> {
         ("content-type".to_string(), "application/json".to_string()),
         ("x-content-type-options".to_string(), "nosniff".to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_headers_are_lower_case_and_found_in_any_case() {
+        for name in READ_HEADERS {
+            assert_eq!(*name, name.to_ascii_lowercase());
+            assert!(is_read_header(&name.to_ascii_uppercase()));
+        }
+        assert!(!is_read_header("x-request-id"));
+        let request = Request::new("GET", "/api/me").header("X-Argilla-Api-Key", "k");
+        assert_eq!(request.header_value("x-argilla-api-key"), Some("k"));
+    }
 }

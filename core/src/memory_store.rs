@@ -184,9 +184,11 @@ impl Directory for MemoryStore {
     }
 
     async fn generation(&self) -> StoreResult<Option<u64>> {
-        Ok(Some(
-            self.generation.load(std::sync::atomic::Ordering::SeqCst),
-        ))
+        Ok(self.generation_at_hand())
+    }
+
+    fn generation_at_hand(&self) -> Option<u64> {
+        Some(self.generation.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     async fn user_count(&self) -> StoreResult<u64> {

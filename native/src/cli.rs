@@ -483,8 +483,8 @@ fn init_logging(default: &str, format: LogFormat) -> Option<FlushGuard> {
         .with_writer(writer);
     let installed = match format {
         LogFormat::Text => builder
-            .with_target(false)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .event_format(crate::access_log::TextFormat::default())
             .try_init(),
         LogFormat::Json => builder
             .json()

@@ -31,7 +31,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -123,11 +122,20 @@ pub fn raise_open_file_limit() -> Option<u64> {
     }
 }
 
+/// What answers each request of a connection: an async function of the request (the server's
+/// [`App`](crate::server::App); no router in between).
+pub trait Handler: Clone + Send + Sync + 'static {
+    fn handle(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> + Send + 'static;
+}
+
 /// Accepts connections on `listener` and serves `app` on each until `shutdown` completes,
 /// then lets in-flight requests finish (up to [`SHUTDOWN_GRACE`]).
-pub async fn serve(
+pub async fn serve<A: Handler>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     limits: ConnectionLimits,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()>,
@@ -394,28 +402,27 @@ impl Activity {
     }
 }
 
-/// The router as hyper's per-request service, telling [`Activity`] when a request starts and
+/// The app as hyper's per-request service, telling [`Activity`] when a request starts and
 /// ends.
 #[derive(Clone)]
-struct RequestService {
-    app: Router,
+struct RequestService<A> {
+    app: A,
     activity: Arc<Activity>,
 }
 
-impl hyper::service::Service<hyper::Request<Incoming>> for RequestService {
+impl<A: Handler> hyper::service::Service<hyper::Request<Incoming>> for RequestService<A> {
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
-        use tower_service::Service;
         self.activity.request_started();
         let in_flight = InFlight(self.activity.clone());
-        let mut app = self.app.clone();
+        let answered = self.app.handle(request.map(axum::body::Body::new));
         Box::pin(async move {
-            let response = app.call(request.map(axum::body::Body::new)).await;
+            let response = answered.await;
             drop(in_flight);
-            response
+            Ok(response)
         })
     }
 }

@@ -10,12 +10,14 @@
 //!   workers),
 //! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`;
 //!   [`connections`] (the accept loop: connection caps, header and idle timeouts),
-//!   [`request_body`] (body limits, readable 413s), [`request_id`] and [`metrics`],
+//!   [`request_body`] (body limits, readable 413s), [`request_id`], [`access_log`] and
+//!   [`metrics`],
 //! - [`batched_stderr`]: the log's cheap writer,
 //! - [`cli`] and [`tasks`]: the command line and the tasks' Argilla-style output; [`moving`]:
 //!   `export` and `import`, streaming core's dump format (`workgate_core::dump`),
 //! - [`settings`]: flags and environment variables mapped onto `workgate_core::Config`.
 
+pub mod access_log;
 pub mod batched_stderr;
 pub mod cli;
 pub mod connections;

@@ -12,17 +12,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use std::future::Future;
+
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use tokio::net::TcpListener;
-use workgate_core::{Engine, Request};
+use workgate_core::{Engine, Request, http};
 
 use workgate_core::engine::endpoint::DEFAULT_BODY_LIMIT;
 use workgate_core::engine::error::ApiError;
 
+use crate::access_log;
 use crate::connections::{self, ConnectionLimits};
 use crate::metrics::{self, Metrics};
 use crate::request_body::{self, BodyRefusal};
@@ -57,8 +58,12 @@ pub struct ServeOptions {
     pub pool: Option<metrics::PoolSource>,
 }
 
-/// What every request handler shares.
+/// The application: `/api` to the engine, the rest to the web app, every request observed
+/// ([`App::answer`]). Called by the accept loop directly, with no router in between: there is
+/// nothing to route but "API or web app", and the engine matches API routes itself.
 #[derive(Clone)]
+pub struct App(Arc<Shared>);
+
 struct Shared {
     engine: Arc<NativeEngine>,
     /// `None` when no one can read the figures (no `--metrics-addr`): requests are not counted.
@@ -66,30 +71,104 @@ struct Shared {
     log_format: LogFormat,
 }
 
-/// The route template the engine matched, handed from [`api`] to [`observe`] in the
-/// response's extensions, so a request is matched once.
-#[derive(Clone, Copy)]
-struct MatchedRoute(Option<&'static str>);
+impl App {
+    /// `metrics`: where request figures are counted, if anywhere.
+    pub fn new(
+        engine: Arc<NativeEngine>,
+        metrics: Option<Arc<Metrics>>,
+        log_format: LogFormat,
+    ) -> App {
+        App(Arc::new(Shared {
+            engine,
+            metrics,
+            log_format,
+        }))
+    }
 
-/// The application: `/api` to the engine, the rest to the web app. `metrics`: where request
-/// figures are counted, if anywhere.
-pub fn app(
-    engine: Arc<NativeEngine>,
-    metrics: Option<Arc<Metrics>>,
-    log_format: LogFormat,
-) -> Router {
-    let shared = Shared {
-        engine,
-        metrics,
-        log_format,
-    };
-    Router::new()
-        .fallback(route)
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            observe,
-        ))
-        .with_state(shared)
+    /// Answers one request: its id (echoed in `X-Request-Id`), its figures, and one log line
+    /// ([`access_log`]) around [`App::route`].
+    pub async fn answer(self, request: axum::extract::Request) -> Response {
+        let start = Instant::now();
+        let id = RequestId::for_request(request.headers().get(request_id::HEADER));
+        let method = request.method().clone();
+        // Shares the request's buffer; the path is read after the request is handed on.
+        let uri = request.uri().clone();
+        let (mut response, route) = self.route(&method, uri.path(), request).await;
+        let elapsed = start.elapsed();
+        response
+            .headers_mut()
+            .insert(request_id::HEADER, id.header_value());
+        let status = response.status().as_u16();
+        if let Some(metrics) = &self.0.metrics {
+            metrics.request(method.as_str(), route, status, elapsed);
+        }
+        access_log::record(
+            self.0.log_format,
+            &access_log::Line {
+                id: &id,
+                method: method.as_str(),
+                path: uri.path(),
+                route,
+                status,
+                elapsed,
+            },
+        );
+        response
+    }
+
+    /// The answer and the route it is counted under: the engine's path template (or
+    /// [`metrics::UNMATCHED_ROUTE`]) under `/api`, else [`metrics::WEB_APP_ROUTE`].
+    async fn route(
+        &self,
+        method: &Method,
+        path: &str,
+        request: axum::extract::Request,
+    ) -> (Response, &'static str) {
+        if !is_api(path) {
+            let response = web_app::respond(
+                request.method(),
+                path,
+                request.headers().get(header::IF_NONE_MATCH),
+            );
+            return (response, metrics::WEB_APP_ROUTE);
+        }
+        let engine = &self.0.engine;
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let (response, template) =
+            match tokio::time::timeout(REQUEST_TIMEOUT, api(engine, request)).await {
+                Ok(Routed::ByEngine(response, template)) => (response, template),
+                // Refused before the engine (body limit, timeout): matched here, rarely.
+                Ok(Routed::Refused(response)) => (
+                    response,
+                    workgate_core::engine::route_template(method.as_str(), path),
+                ),
+                Err(_) => (
+                    to_axum(engine.refuse(
+                        path,
+                        origin.as_ref().and_then(|v| v.to_str().ok()),
+                        ApiError::Unavailable,
+                    )),
+                    workgate_core::engine::route_template(method.as_str(), path),
+                ),
+            };
+        (response, template.unwrap_or(metrics::UNMATCHED_ROUTE))
+    }
+}
+
+impl connections::Handler for App {
+    fn handle(
+        &self,
+        request: axum::extract::Request,
+    ) -> impl Future<Output = Response> + Send + 'static {
+        self.clone().answer(request)
+    }
+}
+
+/// An API request's answer: the engine's, with the path template it matched, or the host's
+/// refusal before the engine saw it.
+enum Routed {
+    ByEngine(Response, Option<&'static str>),
+    Refused(Response),
 }
 
 /// Binds `addr` (and the metrics address, if any), prints `workgate listening on
@@ -161,7 +240,7 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
     let request_metrics = options.metrics_addr.map(|_| metrics.clone());
-    let app = app(engine, request_metrics, options.log_format);
+    let app = App::new(engine, request_metrics, options.log_format);
     connections::serve(listener, app, limits, metrics, stopped()).await;
     tracing::info!("stopped");
     Ok(())
@@ -192,29 +271,8 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-async fn route(State(shared): State<Shared>, request: axum::extract::Request) -> Response {
-    if is_api(request.uri().path()) {
-        let path = request.uri().path().to_owned();
-        let origin = origin_of(request.headers()).map(str::to_owned);
-        match tokio::time::timeout(REQUEST_TIMEOUT, api(&shared.engine, request)).await {
-            Ok(response) => response,
-            Err(_) => to_axum(shared.engine.refuse(
-                &path,
-                origin.as_deref(),
-                ApiError::Unavailable,
-            )),
-        }
-    } else {
-        web_app::respond(
-            request.method(),
-            request.uri().path(),
-            request.headers().get(header::IF_NONE_MATCH),
-        )
-    }
-}
-
 /// Translates an axum request into a core request and the engine's answer back.
-async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response {
+async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Routed {
     let (parts, body) = request.into_parts();
     let declared_len = parts
         .headers
@@ -236,22 +294,26 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let drained = request_body::refuse_declared(body, declared, expects_continue).await;
-        return too_large(engine, &parts, limit, drained);
+        return Routed::Refused(too_large(engine, &parts, limit, drained));
     }
     let body = match request_body::read(body, limit).await {
         Ok(bytes) => bytes,
         Err(BodyRefusal::TooLarge { drained }) => {
-            return too_large(engine, &parts, limit, drained);
+            return Routed::Refused(too_large(engine, &parts, limit, drained));
         }
-        Err(BodyRefusal::Unreadable) => return refused(engine, &parts, ApiError::BodyUnreadable),
+        Err(BodyRefusal::Unreadable) => {
+            return Routed::Refused(refused(engine, &parts, ApiError::BodyUnreadable));
+        }
     };
     let core_request = Request {
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
+        // Only what the engine reads (HeaderName is lower case, as READ_HEADERS is).
         headers: parts
             .headers
             .iter()
+            .filter(|(name, _)| http::READ_HEADERS.contains(&name.as_str()))
             .map(|(name, value)| {
                 (
                     name.as_str().to_string(),
@@ -262,9 +324,7 @@ async fn api(engine: &NativeEngine, request: axum::extract::Request) -> Response
         body: body.to_vec(),
     };
     let (answer, template) = engine.handle_routed(core_request).await;
-    let mut response = to_axum(answer);
-    response.extensions_mut().insert(MatchedRoute(template));
-    response
+    Routed::ByEngine(to_axum(answer), template)
 }
 
 /// The engine's answer as an axum response.
@@ -315,60 +375,6 @@ fn too_large(
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
-}
-
-/// Around every request: its id (echoed in `X-Request-Id`), its figures, and one log line —
-/// method, path (never the query string), status, latency, id. Headers and bodies are never
-/// logged, so keys, passwords and tokens stay out of the log.
-async fn observe(
-    State(shared): State<Shared>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let start = Instant::now();
-    let id = RequestId::for_request(request.headers().get(request_id::HEADER));
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
-    let elapsed = start.elapsed();
-    response
-        .headers_mut()
-        .insert(request_id::HEADER, id.header_value());
-    let status = response.status().as_u16();
-    let route = if is_api(&path) {
-        match response.extensions().get::<MatchedRoute>() {
-            Some(MatchedRoute(template)) => template.unwrap_or(metrics::UNMATCHED_ROUTE),
-            // Refused before the engine (body limit, timeout): match here, rarely.
-            None => workgate_core::engine::route_template(method.as_str(), &path)
-                .unwrap_or(metrics::UNMATCHED_ROUTE),
-        }
-    } else {
-        metrics::WEB_APP_ROUTE
-    };
-    if let Some(metrics) = &shared.metrics {
-        metrics.request(method.as_str(), route, status, elapsed);
-    }
-    let micros = elapsed.as_micros();
-    match shared.log_format {
-        LogFormat::Text => tracing::info!(
-            target: "workgate::http",
-            request_id = %id,
-            "{method} {path} {status} {}.{:03}ms",
-            micros / 1000,
-            micros % 1000
-        ),
-        LogFormat::Json => tracing::info!(
-            target: "workgate::http",
-            request_id = %id,
-            method = %method,
-            route,
-            path,
-            status,
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        ),
     }
     response
 }

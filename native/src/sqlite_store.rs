@@ -95,6 +95,15 @@ impl SqliteStore {
         Ok((store, applied))
     }
 
+    /// The generation last read, if it was read under `header`: nothing has committed since,
+    /// in any process, so it is still the generation.
+    fn generation_seen_at(&self, header: wal_index::Header) -> Option<u64> {
+        match *self.inner.generation_seen.lock().ok()? {
+            Some((seen_header, value)) if seen_header == header => Some(value),
+            _ => None,
+        }
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -560,11 +569,7 @@ impl Directory for SqliteStore {
         // The header is taken before the read, so a commit between the two shows as a header
         // not seen at the next request.
         let header = inner.wal_index.as_ref().and_then(WalIndex::header);
-        if let Some(header) = header
-            && let Ok(seen) = inner.generation_seen.lock()
-            && let Some((seen_header, value)) = *seen
-            && seen_header == header
-        {
+        if let Some(value) = header.and_then(|header| self.generation_seen_at(header)) {
             return Ok(Some(value));
         }
         let value = self
@@ -582,6 +587,10 @@ impl Directory for SqliteStore {
             *seen = Some((header, value));
         }
         Ok(Some(value))
+    }
+
+    fn generation_at_hand(&self) -> Option<u64> {
+        self.generation_seen_at(self.inner.wal_index.as_ref()?.header()?)
     }
 
     async fn user_count(&self) -> StoreResult<u64> {

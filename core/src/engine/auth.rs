@@ -95,13 +95,13 @@ impl Engine {
     /// one the entry was kept under, else from the store (and then kept, under the generation
     /// read *before* the lookup; see [`super::caller_cache`]). Unknown keys are not kept.
     async fn caller_entry(&self, key: CacheKey) -> ApiResult<Option<Arc<Entry>>> {
-        let generation = if self.config.caller_cache_capacity > 0 {
-            self.caller_cache
-                .reads
-                .generation(&*self.stores.directory)
-                .await?
-        } else {
+        let directory = &*self.stores.directory;
+        let generation = if self.config.caller_cache_capacity == 0 {
             None
+        } else if let Some(at_hand) = directory.generation_at_hand() {
+            Some(at_hand)
+        } else {
+            self.caller_cache.reads.generation(directory).await?
         };
         if let Some(generation) = generation
             && let Some(entry) = self.caller_cache.get(&key, generation)

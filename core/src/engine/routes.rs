@@ -57,16 +57,25 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
     } else {
         path
     };
-    let segments: Vec<&'a str> = path.split('/').collect();
+    let mut split = [""; MAX_SEGMENTS];
+    let mut len = 0;
+    for segment in path.split('/') {
+        if len == MAX_SEGMENTS {
+            return RouteMatch::NotFound;
+        }
+        split[len] = segment;
+        len += 1;
+    }
+    let segments = &split[..len];
+    let Some(candidates) = compiled_routes().get(len) else {
+        return RouteMatch::NotFound;
+    };
     let mut allow = Vec::new();
-    let mut best: Option<(usize, &'static Endpoint, Params<'a>)> = None;
-    for compiled in compiled_routes() {
-        if compiled.segments.len() != segments.len() {
+    let mut best: Option<&CompiledRoute> = None;
+    for compiled in candidates {
+        if !compiled.matches(segments) {
             continue;
         }
-        let Some(params) = compiled.match_segments(&segments) else {
-            continue;
-        };
         let endpoint = compiled.endpoint;
         if endpoint.method != method {
             if !allow.contains(&endpoint.method) {
@@ -74,49 +83,114 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
             }
             continue;
         }
-        if best
-            .as_ref()
-            .is_none_or(|(len, _, _)| compiled.literal > *len)
-        {
-            best = Some((compiled.literal, endpoint, params));
+        if best.is_none_or(|b| compiled.literal > b.literal) {
+            best = Some(compiled);
         }
     }
     match best {
-        Some((_, endpoint, params)) => RouteMatch::Found { endpoint, params },
+        Some(compiled) => RouteMatch::Found {
+            endpoint: compiled.endpoint,
+            params: compiled.params(segments),
+        },
         None if allow.is_empty() => RouteMatch::NotFound,
         None => RouteMatch::WrongMethod { allow },
     }
 }
 
-/// An endpoint's template split once into its segments, with its literal length, so a
-/// request is matched without re-reading every template.
+/// The most segments a path can have and still match (a template may have at most this
+/// many; `every_template_fits_the_matcher` checks).
+const MAX_SEGMENTS: usize = 16;
+
+/// An endpoint's template parsed once into its segments, with its literal length, so a
+/// request is matched without re-reading every template or allocating.
 struct CompiledRoute {
     endpoint: &'static Endpoint,
-    segments: Vec<&'static str>,
+    segments: Vec<Segment>,
     literal: usize,
 }
 
 impl CompiledRoute {
-    fn match_segments<'a>(&self, segments: &[&'a str]) -> Option<Params<'a>> {
-        let mut params = Vec::new();
-        for (template, segment) in self.segments.iter().zip(segments) {
-            params.extend(match_segment(template, segment)?);
-        }
-        Some(params)
+    fn matches(&self, segments: &[&str]) -> bool {
+        self.segments.len() == segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(segments)
+                .all(|(template, segment)| template.matches(segment).is_some())
+    }
+
+    /// The path parameters of `segments`, which [`CompiledRoute::matches`].
+    fn params<'a>(&self, segments: &[&'a str]) -> Params<'a> {
+        self.segments
+            .iter()
+            .zip(segments)
+            .filter_map(|(template, segment)| template.matches(segment).flatten())
+            .collect()
     }
 }
 
-/// Every endpoint's [`CompiledRoute`], in the order of [`MODULES`], made on first use.
-fn compiled_routes() -> &'static [CompiledRoute] {
-    static COMPILED: std::sync::OnceLock<Vec<CompiledRoute>> = std::sync::OnceLock::new();
+/// One template segment: literal text, or literal text around one `{param}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    Literal(&'static str),
+    Param {
+        prefix: &'static str,
+        name: &'static str,
+        suffix: &'static str,
+    },
+}
+
+impl Segment {
+    fn parse(template: &'static str) -> Segment {
+        let Some(open) = template.find('{') else {
+            return Segment::Literal(template);
+        };
+        match template[open..].find('}') {
+            Some(close) => Segment::Param {
+                prefix: &template[..open],
+                name: &template[open + 1..open + close],
+                suffix: &template[open + close + 1..],
+            },
+            // Not a placeholder: matched as written.
+            None => Segment::Literal(template),
+        }
+    }
+
+    /// Whether `segment` matches: `Some(None)` a literal, `Some(Some((name, value)))` a
+    /// placeholder with its (non-empty) value.
+    fn matches<'a>(&self, segment: &'a str) -> Option<Option<(&'static str, &'a str)>> {
+        match *self {
+            Segment::Literal(text) => (text == segment).then_some(None),
+            Segment::Param {
+                prefix,
+                name,
+                suffix,
+            } => {
+                let value = segment.strip_prefix(prefix)?.strip_suffix(suffix)?;
+                (!value.is_empty()).then_some(Some((name, value)))
+            }
+        }
+    }
+}
+
+/// Every endpoint's [`CompiledRoute`], by number of segments (in the order of [`MODULES`]
+/// within one number), made on first use.
+fn compiled_routes() -> &'static [Vec<CompiledRoute>] {
+    static COMPILED: std::sync::OnceLock<Vec<Vec<CompiledRoute>>> = std::sync::OnceLock::new();
     COMPILED.get_or_init(|| {
-        endpoints()
-            .map(|endpoint| CompiledRoute {
+        let mut by_len: Vec<Vec<CompiledRoute>> = Vec::new();
+        for endpoint in endpoints() {
+            let segments: Vec<Segment> = endpoint.path.split('/').map(Segment::parse).collect();
+            if by_len.len() <= segments.len() {
+                by_len.resize_with(segments.len() + 1, Vec::new);
+            }
+            by_len[segments.len()].push(CompiledRoute {
                 endpoint,
-                segments: endpoint.path.split('/').collect(),
+                segments,
                 literal: literal_len(endpoint.path),
-            })
-            .collect()
+            });
+        }
+        by_len
     })
 }
 
@@ -135,25 +209,12 @@ fn literal_len(template: &str) -> usize {
     len
 }
 
-/// One template segment: literal text, or literal text around one `{param}`.
+#[cfg(test)]
 fn match_segment<'a>(
     template: &'static str,
     segment: &'a str,
 ) -> Option<Option<(&'static str, &'a str)>> {
-    let Some(open) = template.find('{') else {
-        return (template == segment).then_some(None);
-    };
-    let close = template[open..].find('}')? + open;
-    let (prefix, name, suffix) = (
-        &template[..open],
-        &template[open + 1..close],
-        &template[close + 1..],
-    );
-    let value = segment.strip_prefix(prefix)?.strip_suffix(suffix)?;
-    if value.is_empty() {
-        return None;
-    }
-    Some(Some((name, value)))
+    Segment::parse(template).matches(segment)
 }
 
 #[cfg(test)]
@@ -263,6 +324,21 @@ mod tests {
             assert_eq!(declared, template_params(a.path), "{} {}", a.method, a.path);
             assert!(a.body_limit > 0);
         }
+    }
+
+    #[test]
+    fn every_template_fits_the_matcher() {
+        for endpoint in endpoints() {
+            assert!(
+                endpoint.path.split('/').count() <= MAX_SEGMENTS,
+                "{} has more than {MAX_SEGMENTS} segments",
+                endpoint.path
+            );
+        }
+        let deep = "/x".repeat(MAX_SEGMENTS + 4);
+        assert!(matches!(match_route("GET", &deep), RouteMatch::NotFound));
+        assert!(matches!(match_route("GET", ""), RouteMatch::NotFound));
+        assert!(matches!(match_route("GET", "/"), RouteMatch::NotFound));
     }
 
     #[test]

@@ -134,6 +134,15 @@ pub trait Directory: ThreadSafe {
         Ok(None)
     }
 
+    /// [`Directory::generation`] when this backend can tell it at once, from a look made now
+    /// without I/O or waiting (an atomic load; a shared-memory header showing that nothing
+    /// has committed since the last read), else `None`. When `Some`, it is what `generation`
+    /// would answer at this moment. The engine asks this first, and calls `generation` —
+    /// sharing one call between concurrent requests — only on `None` (the default).
+    fn generation_at_hand(&self) -> Option<u64> {
+        None
+    }
+
     // ----- users -----
 
     /// Number of users.
