@@ -3,6 +3,8 @@
 //! Hosts translate their framework's types (axum, workers-rs) to and from these; the
 //! conformance suite builds them directly for in-process runs.
 
+use std::borrow::Cow;
+
 /// An HTTP request as the engine sees it. Its `Debug` form hides credentials and the body.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -97,11 +99,15 @@ pub fn is_read_header(name: &str) -> bool {
         .any(|read| read.eq_ignore_ascii_case(name))
 }
 
+/// A response header: name (lower case) and value, each borrowed when it is a constant, so
+/// the headers most answers carry cost no allocation.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// An HTTP response from the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     pub body: Vec<u8>,
 }
 
@@ -120,16 +126,13 @@ impl Response {
         Response {
             status,
             headers: vec![
+                ("content-type".into(), "text/html; charset=utf-8".into()),
+                ("x-content-type-options".into(), "nosniff".into()),
                 (
-                    "content-type".to_string(),
-                    "text/html; charset=utf-8".to_string(),
+                    "content-security-policy".into(),
+                    CONTENT_SECURITY_POLICY.into(),
                 ),
-                ("x-content-type-options".to_string(), "nosniff".to_string()),
-                (
-                    "content-security-policy".to_string(),
-                    CONTENT_SECURITY_POLICY.to_string(),
-                ),
-                ("referrer-policy".to_string(), "no-referrer".to_string()),
+                ("referrer-policy".into(), "no-referrer".into()),
             ],
             body: page.as_bytes().to_vec(),
         }
@@ -139,7 +142,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 
     /// The body parsed as JSON (`Null` if it is not JSON).
@@ -156,11 +159,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      base-uri 'none'; frame-ancestors 'none'";
 
 /// The headers of every JSON answer: its type, and no content sniffing.
-pub fn json_headers() -> Vec<(String, String)> {
-    vec![
-        ("content-type".to_string(), "application/json".to_string()),
-        ("x-content-type-options".to_string(), "nosniff".to_string()),
-    ]
+pub fn json_headers() -> Vec<Header> {
+    // Room for the CORS headers `decorate` adds.
+    let mut headers = Vec::with_capacity(5);
+    headers.push(("content-type".into(), "application/json".into()));
+    headers.push(("x-content-type-options".into(), "nosniff".into()));
+    headers
 }
 
 #[cfg(test)]

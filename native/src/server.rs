@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use axum::body::Body;
@@ -343,12 +344,20 @@ fn to_axum(answer: workgate_core::Response) -> Response {
     response
 }
 
-/// A header value; the ones every JSON answer carries without copying them.
-fn header_value(value: String) -> Result<HeaderValue, axum::http::header::InvalidHeaderValue> {
-    match value.as_str() {
-        "application/json" => Ok(HeaderValue::from_static("application/json")),
-        "nosniff" => Ok(HeaderValue::from_static("nosniff")),
-        _ => HeaderValue::try_from(value),
+/// A header value; a constant one (most are) without copying it.
+fn header_value(
+    value: Cow<'static, str>,
+) -> Result<HeaderValue, axum::http::header::InvalidHeaderValue> {
+    match value {
+        // `from_static` accepts exactly this (and would panic on anything else).
+        Cow::Borrowed(text)
+            if text
+                .bytes()
+                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) =>
+        {
+            Ok(HeaderValue::from_static(text))
+        }
+        other => HeaderValue::try_from(other.into_owned()),
     }
 }
 

@@ -377,8 +377,8 @@ pub fn over_http(base_url: &str) -> impl Fn(Request) -> Response + use<> {
             .iter()
             .map(|(n, v)| {
                 (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    n.as_str().to_string().into(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
                 )
             })
             .collect();

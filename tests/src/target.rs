@@ -180,7 +180,12 @@ impl Target {
                     request = request.header(name, value);
                 }
                 let response = runtime().block_on(engine.handle(request));
-                Answer::new(response.status, response.headers, response.body)
+                let headers = response
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                    .collect();
+                Answer::new(response.status, headers, response.body)
             }
             Host::Http { base_url, agent } => {
                 let url = format!("{base_url}{path_and_query}");

@@ -148,18 +148,21 @@ impl CorsPolicy {
         if origin_allowed {
             headers.push((
                 "access-control-allow-origin".into(),
-                self.allow_origin_value(origin),
+                self.allow_origin_value(origin).into(),
             ));
         }
         headers.push((
             "access-control-allow-methods".into(),
-            ALLOWED_METHODS.join(", "),
+            ALLOWED_METHODS.join(", ").into(),
         ));
         headers.push((
             "access-control-allow-headers".into(),
-            ALLOWED_HEADERS.join(", "),
+            ALLOWED_HEADERS.join(", ").into(),
         ));
-        headers.push(("access-control-max-age".into(), MAX_AGE_SECS.to_string()));
+        headers.push((
+            "access-control-max-age".into(),
+            MAX_AGE_SECS.to_string().into(),
+        ));
         if self.varies() {
             headers.push(("vary".into(), "Origin".into()));
         }
@@ -176,7 +179,7 @@ impl CorsPolicy {
         if let Some(origin) = origin.filter(|o| self.allows(o)) {
             response.headers.push((
                 "access-control-allow-origin".into(),
-                self.allow_origin_value(origin),
+                self.allow_origin_value(origin).into(),
             ));
             response.headers.push((
                 "access-control-expose-headers".into(),

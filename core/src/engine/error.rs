@@ -152,7 +152,7 @@ impl ApiError {
     pub fn into_response(self) -> Response {
         let status = self.status();
         let envelope = |class: &str, params: Value| json!({"detail": {"code": format!("argilla.api.errors::{class}"), "params": params}});
-        let mut extra_headers: Vec<(String, String)> = Vec::new();
+        let mut extra_headers: Vec<crate::http::Header> = Vec::new();
         let body = match self {
             ApiError::BadRequest(message) => {
                 envelope("BadRequestError", json!({"message": message}))
@@ -181,7 +181,7 @@ impl ApiError {
             ),
             ApiError::TooManyRequests { retry_after } => {
                 let retry_after = retry_after.max(1);
-                extra_headers.push(("retry-after".into(), retry_after.to_string()));
+                extra_headers.push(("retry-after".into(), retry_after.to_string().into()));
                 envelope(
                     "TooManyRequestsError",
                     json!({"detail": "Too many failed login attempts; try again later", "retry_after": retry_after}),
@@ -206,7 +206,7 @@ impl ApiError {
             ),
             ApiError::RouteNotFound => json!({"detail": "Not Found"}),
             ApiError::MethodNotAllowed { allow } => {
-                extra_headers.push(("allow".into(), allow.join(", ")));
+                extra_headers.push(("allow".into(), allow.join(", ").into()));
                 json!({"detail": "Method Not Allowed"})
             }
             ApiError::Internal { kind, message } => envelope(

@@ -142,7 +142,7 @@ async fn fetch(
     log_request(&method, route, response.status, started, &request_id);
     response
         .headers
-        .push(("x-request-id".to_string(), request_id));
+        .push(("x-request-id".into(), request_id.into()));
     from_core(response)
 }
 
