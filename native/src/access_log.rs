@@ -1,32 +1,33 @@
-//! The access log: one line per request, through `tracing` under the target [`TARGET`] (so
-//! `RUST_LOG` filters it like any other), written by [`TextFormat`] in the text format and by
-//! tracing-subscriber's JSON formatter in the JSON format.
+//! The access log: one line per request under the target [`TARGET`], which `RUST_LOG`
+//! filters like any other.
 //!
-//! A text line reads the same as tracing-subscriber's default format would print it:
+//! A text line reads as tracing-subscriber's default format prints an event:
 //!
 //! ```text
 //! 2026-12-02T17:06:27.096299Z  INFO GET /api/me 200 0.072ms request_id=3117b1ebe546a963-000000000000002a
 //! ```
 //!
-//! but is written without the general machinery — no `format_args!` message, no `Debug` of
-//! each field, the date worked out once a second per thread — because it is written for every
-//! request, and the general formatter cost about a fifth of the server's own CPU time on a
-//! cached `GET /api/me`. Every other event goes to the default formatter.
+//! When the server's own logging is installed ([`install`]), a text line is written here,
+//! straight into the log's buffer ([`BatchedStderr`]), once `tracing` says the target is
+//! enabled: the subscriber's general machinery (its per-event buffer, a `format_args!`
+//! message, a `Debug` of each field, the date worked out per event) cost about a fifth of the
+//! server's own CPU time on a cached `GET /api/me`. Otherwise (another subscriber, as in
+//! tests, or the JSON format) the line is an ordinary `tracing` event. A test checks that
+//! both read the same.
 //!
 //! Nothing secret reaches the line: the method, the path without its query string, the
 //! status, the latency and the request id. Headers and bodies are never logged.
 
-use std::cell::Cell;
-use std::fmt;
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::{Format, Full, Writer};
-use tracing_subscriber::fmt::time::SystemTime as DefaultTimer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing::Level;
+use tracing_subscriber::fmt::MakeWriter;
 
+use crate::batched_stderr::BatchedStderr;
 use crate::request_id::RequestId;
 use crate::server::LogFormat;
 
@@ -44,156 +45,115 @@ pub struct Line<'a> {
     pub elapsed: Duration,
 }
 
+/// Where text lines are written directly, once [`install`]ed.
+struct Sink {
+    out: BatchedStderr,
+    ansi: bool,
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Writes text lines straight to `out` from now on (the writer of the subscriber the server
+/// installed; `ansi`: whether that subscriber colours its lines).
+pub fn install(out: BatchedStderr, ansi: bool) {
+    let _ = SINK.set(Sink { out, ansi });
+}
+
 /// Logs `line` in `format`.
 pub fn record(format: LogFormat, line: &Line<'_>) {
-    let Line {
-        id,
-        method,
-        path,
-        route,
-        status,
-        elapsed,
-    } = *line;
     match format {
-        // The fields in the order [`TextFormat`] writes them.
-        LogFormat::Text => tracing::info!(
-            target: TARGET,
-            method,
-            path,
-            status,
-            micros = elapsed.as_micros() as u64,
-            request_id = id.as_str()
-        ),
+        LogFormat::Text => {
+            if !tracing::enabled!(target: TARGET, Level::INFO) {
+                return;
+            }
+            match SINK.get() {
+                Some(sink) => sink.write(line),
+                None => tracing::info!(
+                    target: TARGET,
+                    request_id = %line.id,
+                    "{}",
+                    TextFields(line)
+                ),
+            }
+        }
         LogFormat::Json => tracing::info!(
             target: TARGET,
-            request_id = id.as_str(),
-            method,
-            route,
-            path,
-            status,
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            request_id = line.id.as_str(),
+            method = line.method,
+            route = line.route,
+            path = line.path,
+            status = line.status,
+            duration_ms = line.elapsed.as_secs_f64() * 1000.0,
             "request"
         ),
     }
 }
 
-/// The text format: [`TARGET`]'s lines written directly, everything else by the default
-/// formatter (without targets).
-pub struct TextFormat {
-    fallback: Format<Full, DefaultTimer>,
-}
-
-impl Default for TextFormat {
-    fn default() -> Self {
-        TextFormat {
-            fallback: Format::default().with_target(false),
+impl Sink {
+    fn write(&self, line: &Line<'_>) {
+        thread_local! {
+            static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
         }
-    }
-}
-
-impl<S, N> FormatEvent<S, N> for TextFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        if meta.target() != TARGET || *meta.level() != Level::INFO {
-            return self.fallback.format_event(ctx, writer, event);
-        }
-        let ansi = writer.has_ansi_escapes();
-        if ansi {
-            writer.write_str("\x1b[2m")?;
-        }
-        writer.write_str(timestamp(SystemTime::now()).as_str())?;
-        writer.write_str(if ansi {
-            "\x1b[0m \x1b[32m INFO\x1b[0m "
-        } else {
-            "  INFO "
-        })?;
-        let mut fields = LineFields {
-            writer: &mut writer,
-            result: Ok(()),
-        };
-        event.record(&mut fields);
-        fields.result?;
-        writer.write_char('\n')
-    }
-}
-
-/// Writes a request line's fields as they are visited (in [`record`]'s order): `GET /api/me
-/// 200 0.072ms request_id=…`. A field it does not know is written as ` name=value`.
-struct LineFields<'a, 'w> {
-    writer: &'a mut Writer<'w>,
-    result: fmt::Result,
-}
-
-impl LineFields<'_, '_> {
-    fn write(&mut self, write: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_ok() {
-            self.result = write(self.writer);
-        }
-    }
-}
-
-impl Visit for LineFields<'_, '_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.write(|w| match field.name() {
-            "method" | "path" => {
-                write_text(w, value)?;
-                w.write_char(' ')
-            }
-            name => {
-                write!(w, " {name}=")?;
-                write_text(w, value)
-            }
+        TEXT.with_borrow_mut(|text| {
+            text.clear();
+            write_line(text, line, self.ansi, SystemTime::now());
+            let _ = self.out.make_writer().write_all(text.as_bytes());
         });
     }
+}
 
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.write(|w| {
-            let mut digits = itoa::Buffer::new();
-            match field.name() {
-                "status" => {
-                    w.write_str(digits.format(value))?;
-                    w.write_char(' ')
-                }
-                "micros" => {
-                    w.write_str(digits.format(value / 1000))?;
-                    let fraction = value % 1000;
-                    let padded = [
-                        b'.',
-                        b'0' + (fraction / 100) as u8,
-                        b'0' + (fraction / 10 % 10) as u8,
-                        b'0' + (fraction % 10) as u8,
-                        b'm',
-                        b's',
-                    ];
-                    w.write_str(std::str::from_utf8(&padded).map_err(|_| fmt::Error)?)
-                }
-                name => write!(w, " {name}={}", digits.format(value)),
-            }
-        });
+/// `line` as the default formatter prints it, at time `at`, coloured when `ansi`.
+fn write_line(text: &mut String, line: &Line<'_>, ansi: bool, at: SystemTime) {
+    let timestamp = timestamp(at);
+    if ansi {
+        text.push_str("\x1b[2m");
+        text.push_str(timestamp.as_str());
+        text.push_str("\x1b[0m \x1b[32m INFO\x1b[0m ");
+    } else {
+        text.push_str(timestamp.as_str());
+        text.push_str("  INFO ");
     }
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{} request_id={}", TextFields(line), line.id.as_str());
+    text.push('\n');
+}
 
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.write(|w| write!(w, " {}={value:?}", field.name()));
+/// `GET /api/me 200 0.072ms`: the text line's message.
+struct TextFields<'a, 'b>(&'a Line<'b>);
+
+impl std::fmt::Display for TextFields<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = self.0;
+        write_text(f, line.method)?;
+        f.write_char(' ')?;
+        write_text(f, line.path)?;
+        let mut digits = itoa::Buffer::new();
+        f.write_char(' ')?;
+        f.write_str(digits.format(line.status))?;
+        f.write_char(' ')?;
+        let micros = line.elapsed.as_micros();
+        f.write_str(digits.format(micros / 1000))?;
+        let fraction = (micros % 1000) as u32;
+        let padded = [
+            b'.',
+            b'0' + (fraction / 100) as u8,
+            b'0' + (fraction / 10 % 10) as u8,
+            b'0' + (fraction % 10) as u8,
+            b'm',
+            b's',
+        ];
+        f.write_str(std::str::from_utf8(&padded).map_err(|_| std::fmt::Error)?)
     }
 }
 
 /// `text` as it is, unless it holds a control character (which could forge a line or a
 /// terminal escape): then as Rust escapes it. A path or method never does (the HTTP parser
-/// refuses them), nor does a request id (visible ASCII).
-fn write_text(w: &mut Writer<'_>, text: &str) -> fmt::Result {
+/// refuses them).
+fn write_text(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
     if text.chars().any(char::is_control) {
-        write!(w, "{}", text.escape_debug())
+        write!(f, "{}", text.escape_debug())
     } else {
-        w.write_str(text)
+        f.write_str(text)
     }
 }
 
@@ -268,7 +228,6 @@ fn second_text(secs: u64) -> [u8; 19] {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
-    use tracing_subscriber::fmt::MakeWriter;
 
     #[test]
     fn timestamps_read_as_rfc_3339_with_microseconds() {
@@ -285,7 +244,7 @@ mod tests {
         assert_eq!(timestamp(leap_day).as_str(), "2000-02-29T23:59:59.000000Z");
     }
 
-    /// What a subscriber with [`TextFormat`] writes, captured.
+    /// What a subscriber writes, captured.
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -306,79 +265,87 @@ mod tests {
         }
     }
 
-    fn captured(ansi: bool, log: impl FnOnce()) -> String {
+    /// The line as a `tracing` event under the server's text format (without the sink).
+    fn through_tracing(line: &Line<'_>) -> String {
         let out = Captured::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(out.clone())
-            .with_ansi(ansi)
-            .event_format(TextFormat::default())
+            .with_ansi(false)
+            .with_target(false)
             .finish();
-        tracing::subscriber::with_default(subscriber, log);
+        tracing::subscriber::with_default(subscriber, || record(LogFormat::Text, line));
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
     }
 
-    fn request_line(path: &str, micros: u64) -> String {
-        let id = RequestId::from_client(&"trace-42".parse().unwrap()).unwrap();
-        captured(false, || {
-            record(
-                LogFormat::Text,
-                &Line {
-                    id: &id,
-                    method: "GET",
-                    path,
-                    route: "/api/me",
-                    status: 200,
-                    elapsed: Duration::from_micros(micros),
-                },
-            )
-        })
+    fn written(line: &Line<'_>) -> String {
+        let mut text = String::new();
+        write_line(&mut text, line, false, SystemTime::now());
+        text
+    }
+
+    fn line<'a>(id: &'a RequestId, path: &'a str, micros: u64) -> Line<'a> {
+        Line {
+            id,
+            method: "GET",
+            path,
+            route: "/api/me",
+            status: 200,
+            elapsed: Duration::from_micros(micros),
+        }
+    }
+
+    /// `text` without its timestamp (the first word).
+    fn after_time(text: &str) -> &str {
+        let (time, rest) = text.split_once(' ').unwrap();
+        assert_eq!(time.len(), 27, "{text}");
+        assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{text}");
+        rest
     }
 
     #[test]
-    fn a_request_line_names_method_path_status_latency_and_id() {
-        let line = request_line("/api/me", 4_222);
-        let (time, rest) = line.split_once(' ').unwrap();
-        assert_eq!(time.len(), 27, "{line}");
-        assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{line}");
-        assert_eq!(rest, " INFO GET /api/me 200 4.222ms request_id=trace-42\n");
-        assert!(request_line("/api/me", 72).ends_with(" 200 0.072ms request_id=trace-42\n"));
-        assert!(request_line("/api/me", 12_345_678).contains(" 200 12345.678ms "));
+    fn a_line_names_method_path_status_latency_and_id() {
+        let id = RequestId::from_client(&"trace-42".parse().unwrap()).unwrap();
+        assert_eq!(
+            after_time(&written(&line(&id, "/api/me", 4_222))),
+            " INFO GET /api/me 200 4.222ms request_id=trace-42\n"
+        );
+        assert!(written(&line(&id, "/", 72)).ends_with(" GET / 200 0.072ms request_id=trace-42\n"));
+        assert!(written(&line(&id, "/x", 12_345_678)).contains(" 200 12345.678ms "));
+    }
+
+    #[test]
+    fn the_direct_line_reads_as_the_tracing_event() {
+        let id = RequestId::generate();
+        for (path, micros) in [("/api/me", 4_222), ("/api/datasets/a:b/records", 0)] {
+            let line = line(&id, path, micros);
+            assert_eq!(
+                after_time(&written(&line)),
+                after_time(&through_tracing(&line))
+            );
+        }
     }
 
     #[test]
     fn control_characters_in_a_field_are_escaped() {
-        let line = request_line("/a\u{1b}[2J\nforged", 1);
-        assert!(line.contains(r"GET /a\u{1b}[2J\nforged 200 "), "{line}");
-        assert_eq!(line.matches('\n').count(), 1, "{line}");
-    }
-
-    #[test]
-    fn other_events_keep_the_default_format() {
-        let text = captured(false, || tracing::warn!(answer = 42, "something {}", "odd"));
-        let (time, rest) = text.split_once(' ').unwrap();
-        assert_eq!(time.len(), 27, "{text}");
-        assert_eq!(rest, " WARN something odd answer=42\n");
+        let id = RequestId::generate();
+        let text = written(&line(&id, "/a\u{1b}[2J\nforged", 1));
+        assert!(text.contains(r"GET /a\u{1b}[2J\nforged 200 "), "{text}");
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
     }
 
     #[test]
     fn with_colours_the_time_is_dimmed_and_the_level_green() {
         let id = RequestId::generate();
-        let text = captured(true, || {
-            record(
-                LogFormat::Text,
-                &Line {
-                    id: &id,
-                    method: "POST",
-                    path: "/api/users",
-                    route: "/api/users",
-                    status: 201,
-                    elapsed: Duration::from_micros(1_500),
-                },
-            )
-        });
+        let mut text = String::new();
+        write_line(
+            &mut text,
+            &line(&id, "/api/users", 1_500),
+            true,
+            SystemTime::now(),
+        );
         assert!(text.starts_with("\x1b[2m"), "{text:?}");
         assert!(
-            text.contains("Z\x1b[0m \x1b[32m INFO\x1b[0m POST /api/users 201 1.500ms request_id="),
+            text.contains("Z\x1b[0m \x1b[32m INFO\x1b[0m GET /api/users 200 1.500ms request_id="),
             "{text:?}"
         );
     }

@@ -480,18 +480,27 @@ fn init_logging(default: &str, format: LogFormat) -> Option<FlushGuard> {
     let (writer, guard) = BatchedStderr::new();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(writer.clone());
     let installed = match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .event_format(crate::access_log::TextFormat::default())
-            .try_init(),
+        LogFormat::Text => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let installed = builder
+                .with_target(false)
+                .with_ansi(ansi)
+                .try_init()
+                .is_ok();
+            if installed {
+                crate::access_log::install(writer, ansi);
+            }
+            installed.then_some(()).ok_or(())
+        }
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
-            .try_init(),
+            .try_init()
+            .map_err(|_| ()),
     }
     .is_ok();
     installed.then_some(guard)

@@ -66,8 +66,21 @@ pub fn match_route<'a>(method: &str, path: &'a str) -> RouteMatch<'a> {
         split[len] = segment;
         len += 1;
     }
+    let compiled = compiled_routes();
+    // A template without placeholders that is the path itself has the most literal
+    // characters of any that match it (a placeholder's value is never empty): it wins.
+    if let Some(endpoint) = compiled
+        .literal
+        .get(path)
+        .and_then(|endpoints| endpoints.iter().find(|e| e.method == method))
+    {
+        return RouteMatch::Found {
+            endpoint,
+            params: Vec::new(),
+        };
+    }
     let segments = &split[..len];
-    let Some(candidates) = compiled_routes().get(len) else {
+    let Some(candidates) = compiled.by_len.get(len) else {
         return RouteMatch::NotFound;
     };
     let mut allow = Vec::new();
@@ -173,14 +186,33 @@ impl Segment {
     }
 }
 
-/// Every endpoint's [`CompiledRoute`], by number of segments (in the order of [`MODULES`]
-/// within one number), made on first use.
-fn compiled_routes() -> &'static [Vec<CompiledRoute>] {
-    static COMPILED: std::sync::OnceLock<Vec<Vec<CompiledRoute>>> = std::sync::OnceLock::new();
+/// The endpoints, compiled for matching.
+struct Compiled {
+    /// Every endpoint's [`CompiledRoute`], by number of segments (in the order of [`MODULES`]
+    /// within one number).
+    by_len: Vec<Vec<CompiledRoute>>,
+    /// The endpoints of each template without placeholders, by that template.
+    literal: std::collections::HashMap<&'static str, Vec<&'static Endpoint>>,
+}
+
+/// The [`Compiled`] endpoints, made on first use.
+fn compiled_routes() -> &'static Compiled {
+    static COMPILED: std::sync::OnceLock<Compiled> = std::sync::OnceLock::new();
     COMPILED.get_or_init(|| {
-        let mut by_len: Vec<Vec<CompiledRoute>> = Vec::new();
+        let mut compiled = Compiled {
+            by_len: Vec::new(),
+            literal: std::collections::HashMap::new(),
+        };
         for endpoint in endpoints() {
             let segments: Vec<Segment> = endpoint.path.split('/').map(Segment::parse).collect();
+            if segments.iter().all(|s| matches!(s, Segment::Literal(_))) {
+                compiled
+                    .literal
+                    .entry(endpoint.path)
+                    .or_default()
+                    .push(endpoint);
+            }
+            let by_len = &mut compiled.by_len;
             if by_len.len() <= segments.len() {
                 by_len.resize_with(segments.len() + 1, Vec::new);
             }
@@ -190,7 +222,7 @@ fn compiled_routes() -> &'static [Vec<CompiledRoute>] {
                 literal: literal_len(endpoint.path),
             });
         }
-        by_len
+        compiled
     })
 }
 
