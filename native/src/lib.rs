@@ -8,7 +8,7 @@
 //! - [`postgres`]: every store part on PostgreSQL, for several instances on one database,
 //! - [`platform`]: core's `Platform` (clock, randomness, password hashing off the async
 //!   workers),
-//! - [`server`]: axum in front of `Engine::handle`, plus [`web_app`], the embedded `www/`;
+//! - [`server`]: the app in front of `Engine::handle`, plus [`web_app`], the embedded `www/`;
 //!   [`connections`] (the accept loop: connection caps, header and idle timeouts),
 //!   [`request_body`] (body limits, readable 413s), [`request_id`], [`access_log`] and
 //!   [`metrics`],

@@ -1,4 +1,4 @@
-//! The HTTP server: axum in front of the engine.
+//! The HTTP server: hyper (with axum's types) in front of the engine.
 //!
 //! This module only translates. Everything under `/api` becomes a core [`Request`] and goes to
 //! [`Engine::handle`]; its [`Response`](workgate_core::Response) is copied back. Everything else
