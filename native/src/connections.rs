@@ -20,7 +20,7 @@
 //!   its request in flight and closes, within [`SHUTDOWN_GRACE`]; one still waiting for a
 //!   request header is closed at once.
 //!
-//! The whole-request time limit is the router's (`server::REQUEST_TIMEOUT`).
+//! The whole-request time limit is the app's (`server::REQUEST_TIMEOUT`).
 
 use std::collections::HashMap;
 use std::future::Future;

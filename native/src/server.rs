@@ -152,8 +152,28 @@ impl App {
                     workgate_core::engine::route_template(method.as_str(), path),
                 ),
             };
-        (response, template.unwrap_or(metrics::UNMATCHED_ROUTE))
+        (
+            headless(method, response),
+            template.unwrap_or(metrics::UNMATCHED_ROUTE),
+        )
     }
+}
+
+/// The answer to a `HEAD` request without its body (HTTP/1.1's encoder drops one, HTTP/2's
+/// would send it), saying the length the body had. Other answers as they are.
+fn headless(method: &Method, response: Response) -> Response {
+    if method != Method::HEAD {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    if let Some(len) = axum::body::HttpBody::size_hint(&body).exact()
+        && !parts.headers.contains_key(header::CONTENT_LENGTH)
+    {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    Response::from_parts(parts, Body::empty())
 }
 
 impl connections::Handler for App {
@@ -386,4 +406,38 @@ fn too_large(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_answer_has_no_body_but_its_length() {
+        let answer =
+            || to_axum(workgate_core::engine::error::ApiError::RouteNotFound.into_response());
+        let full = answer();
+        let len = axum::body::HttpBody::size_hint(full.body())
+            .exact()
+            .unwrap();
+        assert!(len > 0);
+        let head = headless(&Method::HEAD, answer());
+        assert_eq!(
+            axum::body::HttpBody::size_hint(head.body()).exact(),
+            Some(0)
+        );
+        assert_eq!(
+            head.headers().get(header::CONTENT_LENGTH),
+            Some(&HeaderValue::from(len))
+        );
+        assert_eq!(
+            head.headers().get(header::CONTENT_TYPE),
+            full.headers().get(header::CONTENT_TYPE)
+        );
+        let get = headless(&Method::GET, answer());
+        assert_eq!(
+            axum::body::HttpBody::size_hint(get.body()).exact(),
+            Some(len)
+        );
+    }
 }

@@ -23,9 +23,15 @@
 //!   (it waits for one, or starts one), never from an earlier one. Such a read sees every change committed
 //!   before the request arrived, exactly as the request's own read would, so sharing keeps the
 //!   guarantee above; under load a backend answers about one generation read per read's
-//!   duration, however many requests arrive meanwhile (a round trip to PostgreSQL each).
-//! - **What it saves.** One cheap read (an atomic load in memory, a one-row select on SQLite
-//!   and PostgreSQL, shared as above) instead of the lookups; unknown keys are never kept, so
+//!   duration, however many requests arrive meanwhile (a round trip to PostgreSQL each). A
+//!   store that can tell its generation at once, without I/O
+//!   ([`Directory::generation_at_hand`](crate::store::Directory::generation_at_hand): the
+//!   memory store's atomic, SQLite's WAL-index header unchanged since its last read), is
+//!   asked that first; the look is the request's own, made after it arrived, so it keeps the
+//!   guarantee without sharing.
+//! - **What it saves.** One cheap read (an atomic load in memory; on SQLite a look at the
+//!   WAL-index header, and a one-row select when it changed; on PostgreSQL a one-row select,
+//!   shared as above) instead of the lookups; unknown keys are never kept, so
 //!   guessing keys costs the lookups as before. Logins, and their throttle, never use it.
 //! - **Bounded.** At most `capacity` entries; when full, an arbitrary entry makes room.
 //!
